@@ -1,0 +1,39 @@
+# tempcast: `make run` and `make test` do all the set-up on a fresh machine (Python 3.11 and pip).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UI_PORT ?= 5000
+
+.PHONY: install run test lint format ui bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the project and its dev extra
+
+run: install  ## the main job on the embedded defaults
+	$(BIN)/tempcast prepare
+
+test: install lint  ## lint, then the whole test suite
+	$(BIN)/pytest
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## timing and accuracy comparisons (long)
+	$(BIN)/python -m benchmarks
+
+lock: install  ## re-pin every dependency into requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""pandera models: the data contracts between the pipeline's steps."""

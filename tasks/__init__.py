@@ -1,0 +1,17 @@
+"""The steps of the tempcast pipeline: plain typed functions, each wrapped in a Prefect task.
+
+Importing this package switches the telemetry of Prefect and MLflow off (unless the user has set the
+variables explicitly), so that nothing the project runs reaches the network by default.
+"""
+
+import os
+
+OFFLINE_ENVIRONMENT = {
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+for _name, _value in OFFLINE_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
