@@ -5,13 +5,16 @@ Heavy libraries (Prefect, TensorFlow, MLflow) are imported inside the commands, 
 traceback, and the process exits with status 2.
 """
 
+import functools
+import inspect
 import logging
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from tasks.config import TrainingOverrides
 from tasks.errors import TempcastError
 
 app = typer.Typer(
@@ -27,13 +30,6 @@ def tempcast() -> None:
     """Forecast monthly temperatures of Australian weather stations with LSTMs, on Prefect."""
 
 
-class SelectionChoice(StrEnum):
-    """How locations and months are chosen."""
-
-    auto = "auto"
-    article = "article"
-
-
 DataOption = Annotated[
     Path | None,
     typer.Option(
@@ -45,9 +41,73 @@ DataOption = Annotated[
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Folder for the result files.")]
 SelectionOption = Annotated[
-    SelectionChoice,
+    Literal["auto", "article"],
     typer.Option("--selection", help="auto: derived from the data; article: the recipe's choice."),
 ]
+RecipeOption = Annotated[
+    Literal["default", "article"],
+    typer.Option(
+        "--recipe", help="default: this project's fast recipe; article: the tutorial, exactly."
+    ),
+]
+LocationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--location",
+        help="A location to train (repeat for several). Default: all.",
+        show_default=False,
+    ),
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Every location the data keeps (the default).")
+]
+
+TRAINING_HELP = {
+    "epochs": "Training epochs (the most, with early stopping).",
+    "units": "LSTM units per direction.",
+    "timestep": "Months in each input window.",
+    "horizon": "Months forecast.",
+    "seed": "Seed of every random source.",
+    "learning_rate": "Adam learning rate.",
+    "batch_size": "Windows per training step.",
+    "scaling": "none (the recipe) or standard (per location, training months only).",
+    "patience": "Early-stopping patience in epochs.",
+    "ensemble": "Networks averaged per model.",
+    "strategy": "global: one network for all locations; per_location: one each.",
+}
+
+
+def training_options(command: Callable) -> Callable:
+    """Give a command every TrainingOverrides field as an option (--epochs, --units, ...).
+
+    The command receives them as one `training: TrainingOverrides` argument, so train, retrain
+    and backfill share one definition of the training options.
+    """
+    fields = TrainingOverrides.model_fields
+    extra = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                field.annotation,
+                typer.Option(
+                    f"--{name.replace('_', '-')}", help=TRAINING_HELP[name], show_default=False
+                ),
+            ],
+        )
+        for name, field in fields.items()
+    ]
+    signature = inspect.signature(command)
+    kept = [p for p in signature.parameters.values() if p.name != "training"]
+
+    @functools.wraps(command)
+    def with_training(**kwargs: object) -> object:
+        overrides = TrainingOverrides(**{name: kwargs.pop(name) for name in fields})
+        return command(training=overrides, **kwargs)
+
+    with_training.__signature__ = signature.replace(parameters=kept + extra)  # type: ignore[attr-defined]
+    return with_training
 
 
 class ExpectedErrorFilter(logging.Filter):
@@ -61,9 +121,11 @@ class ExpectedErrorFilter(logging.Filter):
 
 
 def quiet_expected_errors() -> None:
-    """Attach ExpectedErrorFilter to every handler Prefect has configured."""
+    """Attach ExpectedErrorFilter to every handler Prefect has configured, and keep MLflow's
+    per-model INFO lines (registered model, created version) out of the console."""
     import prefect.logging  # noqa: F401  (configures Prefect's handlers)
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     loggers = [
         logging.getLogger(),
         *(logging.getLogger(n) for n in logging.root.manager.loggerDict),
@@ -106,15 +168,62 @@ def print_prepare_summary(report: dict, out: Path) -> None:
 def prepare(
     data: DataOption = None,
     out: OutOption = Path("outputs"),
-    selection: SelectionOption = SelectionChoice.auto,
+    selection: SelectionOption = "auto",
 ) -> None:
     """Validate the observations and write the complete monthly table, with its report."""
     path = checked_data_path(data)
     quiet_expected_errors()
     from flows.prepare import prepare_flow
 
-    report = prepare_flow(data=str(path), out=str(out), selection=selection.value)
+    report = prepare_flow(data=str(path), out=str(out), selection=selection)
     print_prepare_summary(report, out)
+
+
+def print_metrics(run: Callable[[], object], out: Path) -> None:
+    """Run a training flow and print its metrics table with the means, also when some
+    locations failed (their names and reasons follow as the one-line error)."""
+    from flows.train import LocationsFailed
+    from tasks.reporting import format_table
+
+    try:
+        table = run()
+    except LocationsFailed as failed:
+        if len(failed.table):
+            typer.echo(format_table(failed.table))
+        raise
+    typer.echo(format_table(table))
+    typer.echo(f"Metrics in {out}/metrics.csv; compare runs in the MLflow UI: make ui")
+
+
+@app.command()
+@training_options
+def train(
+    location: LocationOption = None,
+    all_locations: AllOption = False,
+    recipe: RecipeOption = "default",
+    selection: SelectionOption = "auto",
+    data: DataOption = None,
+    out: OutOption = Path("outputs"),
+    training: TrainingOverrides | None = None,
+) -> None:
+    """Train, evaluate, track and register a model per location."""
+    if location and all_locations:
+        raise TempcastError("use either --location or --all, not both")
+    path = checked_data_path(data)
+    quiet_expected_errors()
+    from flows.train import train_flow
+
+    print_metrics(
+        lambda: train_flow(
+            locations=location or None,
+            recipe=recipe,
+            selection=selection,
+            training=training,
+            data=str(path),
+            out=str(out),
+        ),
+        out,
+    )
 
 
 def main() -> None:

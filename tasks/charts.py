@@ -1,11 +1,19 @@
-"""Charts: interactive HTML with plotly and static PNG with matplotlib."""
+"""Charts: interactive HTML with plotly and static PNG with matplotlib (no pyplot: thread-safe)."""
 
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+from matplotlib.figure import Figure
 
 from tasks.outputs import write_atomically
+
+FORECAST_SERIES = {
+    "actual": ("actual", "black"),
+    "forecast": ("LSTM forecast", "tab:red"),
+    "baseline_climatology": ("climatology", "tab:blue"),
+    "baseline_seasonal_naive": ("seasonal naive", "tab:green"),
+}
 
 
 def monthly_chart(table: pd.DataFrame, title: str) -> go.Figure:
@@ -18,6 +26,34 @@ def monthly_chart(table: pd.DataFrame, title: str) -> go.Figure:
     figure.update_layout(
         title=title, xaxis_title="month", yaxis_title="mean temperature (°C)", hovermode="x unified"
     )
+    return figure
+
+
+def forecast_chart_html(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Actual vs forecast vs both baselines per month, interactive."""
+    figure = go.Figure()
+    for column, (label, _) in FORECAST_SERIES.items():
+        dash = "solid" if column in ("actual", "forecast") else "dot"
+        figure.add_trace(
+            go.Scatter(x=frame["month"], y=frame[column], name=label, line={"dash": dash})
+        )
+    figure.update_layout(title=title, xaxis_title="month", yaxis_title="°C", hovermode="x unified")
+    return figure
+
+
+def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
+    """The same chart as a static matplotlib figure, readable in the MLflow UI."""
+    figure = Figure(figsize=(9, 4.5), dpi=100)
+    axes = figure.subplots()
+    for column, (label, color) in FORECAST_SERIES.items():
+        style = "-" if column in ("actual", "forecast") else ":"
+        axes.plot(frame["month"], frame[column], style, color=color, label=label, marker=".")
+    axes.set_title(title)
+    axes.set_ylabel("°C")
+    axes.legend(loc="best", fontsize="small")
+    axes.tick_params(axis="x", labelrotation=60, labelsize="small")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
     return figure
 
 

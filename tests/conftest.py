@@ -40,3 +40,11 @@ def in_flow(function, *args, **kwargs):
         return function(*args, **kwargs)
 
     return wrapper()
+
+
+@pytest.fixture
+def tracking_store(tmp_path, monkeypatch):
+    """A fresh embedded MLflow store (sqlite + ./mlartifacts) in a temporary working folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return tmp_path

@@ -1,0 +1,316 @@
+"""Tracking: the only module that talks to MLflow.
+
+Every flow run has one parent run; every location one child run, named after the location and
+started with an explicit parent (MLflow's active run is thread-local, and child runs are made
+in worker threads). Child runs carry the same parameter and metric names, so the MLflow UI's
+compare view lines them up. Each location's model is registered as `tempcast-<location>`.
+"""
+
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model, ModelSignature
+from mlflow.tracking import MlflowClient
+from mlflow.types import Schema, TensorSpec
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from tasks.charts import forecast_chart_html, forecast_chart_png
+from tasks.config import TrainingConfig
+from tasks.evaluation import Evaluation
+
+if TYPE_CHECKING:
+    from tasks.datasets import LocationData
+    from tasks.training import TrainedModel
+
+EXPERIMENT_NAME = "tempcast"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_FOLDER = "mlartifacts"
+MODEL_PREFIX = "tempcast-"
+METRIC_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
+# MLflow's pyfunc passes a list to our single named input when it checks the input example.
+warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+HTTP_DEFAULTS = {
+    # Fail fast inside MLflow; Prefect's task retries add the backoff between attempts.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every child run of one flow run shares: config, data version, cut-off, kind."""
+
+    config: TrainingConfig
+    selection: str
+    as_of: str
+    data_digest: str
+    kind: str
+
+    def params(self, location: str) -> dict[str, str]:
+        """The child run's parameters (the same names in every run)."""
+        values: dict[str, Any] = {
+            "location": location,
+            **self.config.model_dump(),
+            "selection": self.selection,
+            "as_of": self.as_of,
+            "data_digest": self.data_digest,
+        }
+        return {name: str(value) for name, value in values.items()}
+
+
+@dataclass(frozen=True)
+class TrackedLocation:
+    """A location's tracked result: its metrics, child run and registered model version."""
+
+    location: str
+    metrics: dict[str, float]
+    run_id: str
+    model_version: str
+
+
+def tracking_uri() -> str:
+    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def model_name(location: str) -> str:
+    """Registered model name of a location: `tempcast-<location in lower case>`."""
+    return MODEL_PREFIX + location.lower().replace(" ", "-")
+
+
+def _is_local(uri: str) -> bool:
+    """True for stores on this machine (sqlite or file), whose artifacts we place ourselves."""
+    return uri.startswith(("sqlite:", "file:")) or "://" not in uri
+
+
+def mlflow_client() -> MlflowClient:
+    """A client of the configured store; the fluent API is pointed at it too.
+
+    MLflow keeps the tracking URI in a context variable, which Prefect copies into each task
+    run, so every task that talks to MLflow sets it again rather than relying on another's.
+    """
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id() -> str:
+    """The `tempcast` experiment's id, created if needed.
+
+    With the embedded store, artifacts go to ./mlartifacts; a tracking server decides for itself.
+    """
+    client = mlflow_client()
+    uri = tracking_uri()
+    found = client.get_experiment_by_name(EXPERIMENT_NAME)
+    if found is not None:
+        return found.experiment_id
+    location = Path(DEFAULT_ARTIFACT_FOLDER).resolve().as_uri() if _is_local(uri) else None
+    try:
+        return client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+    except MlflowException:  # created meanwhile by a concurrent run
+        return client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id
+
+
+def start_parent_run(name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+    """Create the flow run's parent run and return its id."""
+    client = mlflow_client()
+    run = client.create_run(experiment_id(), run_name=name, tags=tags)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    return run.info.run_id
+
+
+def finish_run(run_id: str, status: str = "FINISHED") -> None:
+    """Mark a run FINISHED, FAILED or KILLED."""
+    mlflow_client().set_terminated(run_id, status=status)
+
+
+def close_parent_run(
+    run_id: str, table: pd.DataFrame, summary: dict[str, float], failures: dict[str, str]
+) -> None:
+    """Attach the metrics table, the summary means and any failures; then end the parent run,
+    FAILED when a location failed."""
+    client = mlflow_client()
+    client.log_text(run_id, table.to_csv(index=False), "metrics.csv")
+    if failures:
+        client.log_dict(run_id, failures, "failures.json")
+    now = _now_ms()
+    values = {**summary, "locations_trained": len(table), "locations_failed": len(failures)}
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
+    finish_run(run_id, "FAILED" if failures else "FINISHED")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _signature(timestep: int, horizon: int) -> ModelSignature:
+    """Tensor signature: (batch, timestep, 1) float32 in, (batch, horizon, 1) float32 out."""
+    return ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, timestep, 1), "monthly_temperature")]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, horizon, 1))]),
+    )
+
+
+def _pip_requirements() -> list[str]:
+    """Pinned requirements of the serving environment (avoids MLflow's slow inference)."""
+    return [f"{name}=={version(name)}" for name in ("mlflow", "tensorflow", "keras", "numpy")]
+
+
+class _KerasFlavor:
+    """mlflow.keras, saving into a folder it creates first.
+
+    mlflow.keras.save_model writes the input example before creating its folder, so logging a
+    Keras model with an input example fails (mlflow issue #16183); creating the folder first is
+    the whole fix. Everything else is MLflow's own Keras flavour.
+    """
+
+    __name__ = "mlflow.keras"
+
+    @staticmethod
+    def save_model(path: str, mlflow_model: Model, **kwargs: Any) -> None:
+        os.makedirs(path, exist_ok=True)
+        kwargs.pop("validate_serving_input", None)
+        mlflow.keras.save_model(
+            kwargs.pop("keras_model"), path, mlflow_model=mlflow_model, **kwargs
+        )
+
+
+def _history_metrics(history: dict[str, list[float]]) -> list[Metric]:
+    """loss and val_loss per epoch, as stepped metrics."""
+    now = _now_ms()
+    return [
+        Metric(name, value, now, step)
+        for name in ("loss", "val_loss")
+        for step, value in enumerate(history.get(name, []))
+    ]
+
+
+def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
+    for start in range(0, len(metrics), METRIC_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH])
+
+
+def _log_training_data(series: pd.DataFrame, location: str, digest: str) -> None:
+    """Log the location's training months as an MLflow dataset input with its digest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = mlflow.data.from_pandas(
+            series, source=None, name=f"{location} monthly training data", digest=digest
+        )
+        mlflow.log_input(dataset, context="training")
+
+
+def log_location_run(
+    parent_run_id: str,
+    context: RunContext,
+    data: "LocationData",
+    trained: "TrainedModel",
+    evaluation: Evaluation,
+) -> TrackedLocation:
+    """Create a location's child run: params, metrics, history, charts, predictions, dataset,
+    and its model logged with the Keras flavour and registered as `tempcast-<location>`."""
+    location = data.location
+    client = mlflow_client()
+    metrics = {**evaluation.metrics, "train_seconds": trained.train_seconds}
+    with mlflow.start_run(
+        experiment_id=experiment_id(),
+        run_name=location,
+        nested=True,
+        parent_run_id=parent_run_id,
+        tags={"tempcast.kind": context.kind, "tempcast.location": location},
+    ) as run:
+        run_id = run.info.run_id
+        client.log_batch(
+            run_id,
+            params=[Param(k, v) for k, v in context.params(location).items()],
+            tags=[RunTag("tempcast.as_of", context.as_of)],
+        )
+        now = _now_ms()
+        summary = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        _log_metrics(client, run_id, summary + _history_metrics(trained.history))
+        _log_training_data(data.training_frame(), location, data.training_digest())
+        _log_charts(
+            client, run_id, evaluation.table(), f"{location}: test months (as of {context.as_of})"
+        )
+        info = Model.log(
+            artifact_path=None,
+            name="model",
+            flavor=_KerasFlavor(),
+            keras_model=trained.model,
+            signature=_signature(data.split.test.x.shape[1], data.split.test.y.shape[1]),
+            input_example=data.split.test.x[:1].astype(np.float32),
+            pip_requirements=_pip_requirements(),
+            registered_model_name=model_name(location),
+        )
+    model_version = str(info.registered_model_version)
+    for tag, value in (("as_of", context.as_of), ("data_digest", context.data_digest)):
+        client.set_model_version_tag(model_name(location), model_version, tag, value)
+    return TrackedLocation(location, metrics, run_id, model_version)
+
+
+def _log_charts(client: MlflowClient, run_id: str, frame: pd.DataFrame, title: str) -> None:
+    """PNG and interactive HTML of actual vs forecast vs baselines, and the predictions as CSV.
+
+    The HTML loads plotly.js from its CDN to stay small (one copy per run would add 4.8 MB);
+    the PNG needs nothing and shows in the MLflow UI as it is.
+    """
+    client.log_figure(run_id, forecast_chart_png(frame, title), "plots/test_forecast.png")
+    html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
+    client.log_text(run_id, html, "plots/test_forecast.html")
+    client.log_text(run_id, frame.to_csv(index=False), "predictions/test_predictions.csv")
+
+
+@task(
+    name="track",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+)
+def track_location(
+    parent_run_id: str,
+    context: RunContext,
+    data: "LocationData",
+    trained: "TrainedModel",
+    evaluation: Evaluation,
+) -> TrackedLocation:
+    """Prefect task: log and register one location (retried with backoff if the store fails)."""
+    return log_location_run(parent_run_id, context, data, trained, evaluation)
+
+
+@task(
+    name="start-parent-run",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+)
+def start_parent(name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+    """Prefect task: create the flow run's parent MLflow run."""
+    return start_parent_run(name, params, tags)
+
+
+@task(
+    name="close-parent-run",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+)
+def close_parent(
+    run_id: str, table: pd.DataFrame, summary: dict[str, float], failures: dict[str, str]
+) -> None:
+    """Prefect task: attach the results to the parent run and end it."""
+    close_parent_run(run_id, table, summary, failures)
