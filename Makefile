@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)  ## create .venv with the project and its dev extra
 
-run: install  ## the main job on the embedded defaults
-	$(BIN)/tempcast prepare
+run: install  ## the main job on the embedded defaults: retrain every location, forecast
+	$(BIN)/tempcast retrain --all
+
+ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1
+	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
+		--host 127.0.0.1 --port $(UI_PORT) --workers 1
 
 test: install lint  ## lint, then the whole test suite
 	$(BIN)/pytest

@@ -179,20 +179,24 @@ def prepare(
     print_prepare_summary(report, out)
 
 
-def print_metrics(run: Callable[[], object], out: Path) -> None:
-    """Run a training flow and print its metrics table with the means, also when some
-    locations failed (their names and reasons follow as the one-line error)."""
+UI_HINT = (
+    "Compare the runs in the MLflow UI: `make ui`, then open http://127.0.0.1:5000"
+    " (the same store: $MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)"
+)
+
+
+def run_and_print(run: Callable[[], object]) -> object:
+    """Run a training flow; when some locations failed, print the table of those that
+    finished before the one-line error that names the others."""
     from flows.train import LocationsFailed
     from tasks.reporting import format_table
 
     try:
-        table = run()
+        return run()
     except LocationsFailed as failed:
         if len(failed.table):
             typer.echo(format_table(failed.table))
         raise
-    typer.echo(format_table(table))
-    typer.echo(f"Metrics in {out}/metrics.csv; compare runs in the MLflow UI: make ui")
 
 
 @app.command()
@@ -212,8 +216,9 @@ def train(
     path = checked_data_path(data)
     quiet_expected_errors()
     from flows.train import train_flow
+    from tasks.reporting import format_table
 
-    print_metrics(
+    table = run_and_print(
         lambda: train_flow(
             locations=location or None,
             recipe=recipe,
@@ -221,9 +226,62 @@ def train(
             training=training,
             data=str(path),
             out=str(out),
-        ),
-        out,
+        )
     )
+    typer.echo(format_table(table))
+    typer.echo(f"Metrics in {out}/metrics.csv. {UI_HINT}")
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Cut the data at the end of this month (YYYY-MM). Default: the last complete month.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+@training_options
+def retrain(
+    as_of: AsOfOption = None,
+    location: LocationOption = None,
+    all_locations: AllOption = False,
+    recipe: RecipeOption = "default",
+    selection: SelectionOption = "auto",
+    data: DataOption = None,
+    out: OutOption = Path("outputs"),
+    training: TrainingOverrides | None = None,
+) -> None:
+    """The monthly job: retrain, promote better models, forecast the next months."""
+    if location and all_locations:
+        raise TempcastError("use either --location or --all, not both")
+    path = checked_data_path(data)
+    quiet_expected_errors()
+    from flows.retrain import retrain_flow
+    from tasks.reporting import format_table
+
+    result = run_and_print(
+        lambda: retrain_flow(
+            as_of=as_of,
+            locations=location or None,
+            recipe=recipe,
+            selection=selection,
+            training=training,
+            data=str(path),
+            out=str(out),
+        )
+    )
+    typer.echo(format_table(result.table))
+    if result.as_of.stale:
+        typer.echo(result.as_of.note)
+    promoted = int(result.table["promoted"].fillna(False).astype(bool).sum())
+    typer.echo(
+        f"as_of {result.as_of.label}: {promoted} of {len(result.table)} locations promoted;"
+        f" forecasts for {result.forecasts['location'].nunique()} locations in {out}/forecasts.csv"
+    )
+    typer.echo(UI_HINT)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The train flow: prepare the data, then train, evaluate, track and register every location."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,14 +16,14 @@ from tasks.config import (
     TrainingOverrides,
     training_config,
 )
-from tasks.datasets import choose_locations, windows
+from tasks.datasets import LocationData, choose_locations, windows
 from tasks.errors import TempcastError
 from tasks.evaluation import evaluate
 from tasks.ingest import ingest, resolve_data_path
 from tasks.prepared import Prepared
 from tasks.reporting import metrics_table, publish_metrics, summary_metrics
 from tasks.tracking import RunContext, TrackedLocation, close_parent, start_parent, track_location
-from tasks.training import train_models
+from tasks.training import TrainedModel, train_models
 
 
 class LocationsFailed(TempcastError):
@@ -35,12 +36,27 @@ class LocationsFailed(TempcastError):
         self.table = table
 
 
-def _outcome(future: PrefectFuture) -> tuple[object | None, str | None]:
+def outcome(future: PrefectFuture) -> tuple[object | None, str | None]:
     """A finished future's result, or the reason it failed."""
     try:
         return future.result(), None
     except Exception as error:
         return None, f"{type(error).__name__}: {error}"
+
+
+@dataclass
+class TrainingRound:
+    """What one round of training produced, per location, and why any location failed."""
+
+    datasets: dict[str, LocationData]
+    trained: dict[str, TrainedModel]
+    tracked: dict[str, TrackedLocation]
+    failures: dict[str, str]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The metrics table of the tracked locations."""
+        return metrics_table(list(self.tracked.values()))
 
 
 def train_and_track(
@@ -49,29 +65,26 @@ def train_and_track(
     config: TrainingConfig,
     context: RunContext,
     parent_run_id: str,
-) -> tuple[list[TrackedLocation], dict[str, str]]:
-    """Windows, training, then per location (in parallel) evaluation and tracking.
-
-    Returns the tracked locations and, for every location that failed at any step, why.
-    """
+) -> TrainingRound:
+    """Windows, training, then per location (in parallel) evaluation and tracking."""
     datasets, failures = windows(prepared, locations, config.timestep, config.horizon)
     trained, training_failures = train_models(list(datasets.values()), config)
     failures.update(training_failures)
     ready = [datasets[name] for name in datasets if name in trained]
     models = [trained[data.location] for data in ready]
     evaluations = evaluate.map(ready, models)
-    tracked = track_location.map(
+    tracking = track_location.map(
         unmapped(parent_run_id), unmapped(context), ready, models, evaluations
     )
-    wait(tracked)
-    results = []
-    for data, evaluation, tracking in zip(ready, evaluations, tracked, strict=True):
-        result, reason = _outcome(tracking)
+    wait(tracking)
+    tracked = {}
+    for data, evaluation, future in zip(ready, evaluations, tracking, strict=True):
+        result, reason = outcome(future)
         if result is None:
-            failures[data.location] = _outcome(evaluation)[1] or reason or "unknown failure"
+            failures[data.location] = outcome(evaluation)[1] or reason or "unknown failure"
         else:
-            results.append(result)
-    return results, failures
+            tracked[data.location] = result
+    return TrainingRound(datasets, trained, tracked, failures)
 
 
 def finish(
@@ -102,7 +115,6 @@ def train_flow(
     parent_run_id = start_parent(
         f"train {context.as_of}", context.params("all"), {"tempcast.kind": "train"}
     )
-    tracked, failures = train_and_track(prepared, chosen, config, context, parent_run_id)
-    table = metrics_table(tracked)
-    finish(table, failures, parent_run_id, Path(out), "train")
-    return table
+    trained = train_and_track(prepared, chosen, config, context, parent_run_id)
+    finish(trained.table, trained.failures, parent_run_id, Path(out), "train")
+    return trained.table

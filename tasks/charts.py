@@ -57,6 +57,62 @@ def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
     return figure
 
 
+HISTORY_MONTHS = 36
+
+
+def forecasts_chart_html(history: pd.DataFrame, forecasts: pd.DataFrame, title: str) -> go.Figure:
+    """Per location, the last three years of history (solid) and the forecast (dashed); clicking
+    a location in the legend shows or hides both."""
+    figure = go.Figure()
+    for location, rows in forecasts.groupby("location", sort=True):
+        past = history.loc[location].iloc[-HISTORY_MONTHS:]
+        group = {"legendgroup": location, "name": location}
+        figure.add_trace(go.Scatter(x=list(past.index), y=past.to_numpy(), mode="lines", **group))
+        figure.add_trace(
+            go.Scatter(
+                x=rows["month"],
+                y=rows["forecast"],
+                mode="lines",
+                line={"dash": "dash"},
+                showlegend=False,
+                **group,
+            )
+        )
+    figure.update_layout(title=title, xaxis_title="month", yaxis_title="°C", hovermode="closest")
+    return figure
+
+
+def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: str) -> Figure:
+    """The same as small multiples, one panel per location, for a quick look without a browser."""
+    locations = sorted(forecasts["location"].unique())
+    columns = min(6, max(1, len(locations)))
+    rows = -(-len(locations) // columns)
+    figure = Figure(figsize=(3 * columns, 2.2 * rows + 0.6), dpi=90)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True)
+    for panel, location in zip(axes.flat, locations, strict=False):
+        past = history.loc[location].iloc[-HISTORY_MONTHS:]
+        future = forecasts[forecasts["location"] == location]
+        steps = range(len(past) + len(future))
+        panel.plot(steps[: len(past)], past.to_numpy(), color="black", linewidth=1)
+        panel.plot(
+            steps[len(past) :], future["forecast"].to_numpy(), color="tab:red", linewidth=1.5
+        )
+        panel.set_title(location, fontsize="small")
+        panel.tick_params(labelsize="x-small")
+    for panel in list(axes.flat)[len(locations) :]:
+        panel.set_visible(False)
+    figure.suptitle(
+        f"{title}\n(black: last {HISTORY_MONTHS} months, red: forecast)", fontsize="medium"
+    )
+    figure.tight_layout()
+    return figure
+
+
+def write_png(figure: Figure, path: Path) -> Path:
+    """Write a matplotlib figure as PNG."""
+    return write_atomically(path, lambda target: figure.savefig(target, format="png"))
+
+
 def write_html(figure: go.Figure, path: Path) -> Path:
     """Write a self-contained HTML chart (plotly.js embedded, so it opens offline)."""
     return write_atomically(

@@ -256,6 +256,7 @@ def log_location_run(
             input_example=data.split.test.x[:1].astype(np.float32),
             pip_requirements=_pip_requirements(),
             registered_model_name=model_name(location),
+            validate_serving_input=False,  # tests load registered versions through pyfunc instead
         )
     model_version = str(info.registered_model_version)
     for tag, value in (("as_of", context.as_of), ("data_digest", context.data_digest)):
@@ -273,6 +274,59 @@ def _log_charts(client: MlflowClient, run_id: str, frame: pd.DataFrame, title: s
     html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
     client.log_text(run_id, html, "plots/test_forecast.html")
     client.log_text(run_id, frame.to_csv(index=False), "predictions/test_predictions.csv")
+
+
+def attach_files(run_id: str, paths: list[Path], folder: str) -> None:
+    """Log files as artifacts of a run, under `folder`."""
+    client = mlflow_client()
+    for path in paths:
+        client.log_artifact(run_id, str(path), artifact_path=folder)
+
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def champion_version(location: str) -> str | None:
+    """The version the location's `champion` alias points to, or None."""
+    client = mlflow_client()
+    try:
+        return str(client.get_model_version_by_alias(model_name(location), CHAMPION).version)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def load_version(location: str, version: str) -> Any:
+    """Load a registered version as a Keras model, in Keras' safe mode."""
+    mlflow_client()
+    return mlflow.keras.load_model(
+        f"models:/{model_name(location)}/{version}",
+        load_model_kwargs={"safe_mode": True, "compile": False},
+    )
+
+
+def record_decision(
+    location: str,
+    version: str,
+    run_id: str,
+    promoted: bool,
+    reason: str,
+    champion_mae: float | None,
+) -> None:
+    """Point `challenger` at the new version and, when promoted, `champion` too; then tag the
+    decision on the version and its run. The run is already finished, so no alias ever points
+    to a version whose run did not finish."""
+    client = mlflow_client()
+    name = model_name(location)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "promotion", reason)
+    client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
+    client.set_tag(run_id, "tempcast.promotion", reason)
+    if champion_mae is not None:
+        client.log_metric(run_id, "champion_holdout_mae", float(champion_mae))
 
 
 @task(

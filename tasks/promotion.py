@@ -1,0 +1,113 @@
+"""Champion/challenger promotion: a new model replaces production only when it is better.
+
+The current champion is re-scored on the newest holdout (the same months the challenger was
+tested on), so the two are compared on equal terms, never by old numbers.
+"""
+
+import math
+from dataclasses import dataclass
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from tasks.baselines import error_metrics
+from tasks.datasets import LocationData
+from tasks.model import predict
+from tasks.tracking import TrackedLocation, champion_version, load_version, record_decision
+
+
+@dataclass(frozen=True)
+class ChampionScore:
+    """The current champion's version and its MAE on the new holdout (None: it cannot be scored)."""
+
+    version: str
+    mae: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the promotion step decided for one location, and why."""
+
+    location: str
+    challenger_version: str
+    challenger_mae: float
+    champion_version: str | None
+    champion_mae: float | None
+    promoted: bool
+    reason: str
+
+    @property
+    def production_version(self) -> str | None:
+        """The version that is champion after the decision."""
+        return self.challenger_version if self.promoted else self.champion_version
+
+
+def decide(
+    challenger_metrics: dict[str, float], champion: ChampionScore | None
+) -> tuple[bool, str]:
+    """The promotion rule: promote when every challenger metric is finite and there is no
+    champion, or the champion cannot be scored on this holdout, or the challenger's holdout MAE
+    is strictly lower than the champion's."""
+    mae = challenger_metrics["test_mae"]
+    bad = sorted(name for name, value in challenger_metrics.items() if not math.isfinite(value))
+    if bad:
+        return False, f"not promoted: non-finite metrics ({', '.join(bad)})"
+    if champion is None:
+        return True, f"promoted: no champion yet (holdout MAE {mae:.4f})"
+    if champion.mae is None or not math.isfinite(champion.mae):
+        return True, f"promoted: champion v{champion.version} cannot be scored ({champion.note})"
+    if mae < champion.mae:
+        return True, (
+            f"promoted: holdout MAE {mae:.4f} < champion v{champion.version}'s {champion.mae:.4f}"
+        )
+    return False, (
+        f"kept champion v{champion.version}: holdout MAE {mae:.4f} >= champion's {champion.mae:.4f}"
+    )
+
+
+def score_champion(data: LocationData) -> ChampionScore | None:
+    """Load the location's champion, if any, and score it on the data's test window."""
+    version = champion_version(data.location)
+    if version is None:
+        return None
+    model = load_version(data.location, version)
+    timestep, horizon = data.split.test.x.shape[1], data.split.test.y.shape[1]
+    shape = (model.input_shape[1], model.output_shape[1])
+    if shape != (timestep, horizon):
+        note = f"it maps {shape[0]} months to {shape[1]}, not {timestep} to {horizon}"
+        return ChampionScore(version, None, note)
+    forecast = predict(model, data.split.test.x)[-1]
+    actual = data.split.test.y[-1, :, 0]
+    return ChampionScore(version, error_metrics(actual, forecast)["mae"])
+
+
+@task(
+    name="promote",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+)
+def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
+    """Prefect task: re-score the champion, decide, then move the aliases and tag the decision."""
+    champion = score_champion(data)
+    promoted, reason = decide(tracked.metrics, champion)
+    decision = Decision(
+        location=data.location,
+        challenger_version=tracked.model_version,
+        challenger_mae=tracked.metrics["test_mae"],
+        champion_version=champion.version if champion else None,
+        champion_mae=champion.mae if champion else None,
+        promoted=promoted,
+        reason=reason,
+    )
+    record_decision(
+        data.location,
+        tracked.model_version,
+        tracked.run_id,
+        promoted,
+        reason,
+        decision.champion_mae,
+    )
+    return decision
