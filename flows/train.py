@@ -92,7 +92,8 @@ def finish(
 ) -> None:
     """Publish the metrics, close the parent run, and fail the flow naming any failed location."""
     publish_metrics(table, out, key=f"{kind}-metrics", description=f"tempcast {kind}: test metrics")
-    close_parent(parent_run_id, table, summary_metrics(table), failures)
+    summary = {**summary_metrics(table), "locations_trained": len(table)}
+    close_parent(parent_run_id, {"metrics.csv": table}, summary, failures)
     if failures:
         raise LocationsFailed(failures, table)
 

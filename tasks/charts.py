@@ -108,6 +108,39 @@ def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: s
     return figure
 
 
+MAE_SERIES = {
+    "mae": ("LSTM", "tab:red"),
+    "baseline_climatology_mae": ("climatology", "tab:blue"),
+    "baseline_seasonal_naive_mae": ("seasonal naive", "tab:green"),
+}
+
+
+def mae_by_step_html(summary: pd.DataFrame, title: str) -> go.Figure:
+    """Backtest MAE by forecast step for the model and both baselines, interactive."""
+    figure = go.Figure()
+    for column, (label, _) in MAE_SERIES.items():
+        figure.add_trace(
+            go.Scatter(x=summary["step"], y=summary[column], name=label, mode="lines+markers")
+        )
+    figure.update_layout(title=title, xaxis_title="months ahead", yaxis_title="MAE (°C)")
+    return figure
+
+
+def mae_by_step_png(summary: pd.DataFrame, title: str) -> Figure:
+    """The same chart as a static figure."""
+    figure = Figure(figsize=(8, 4.5), dpi=100)
+    axes = figure.subplots()
+    for column, (label, color) in MAE_SERIES.items():
+        axes.plot(summary["step"], summary[column], marker=".", color=color, label=label)
+    axes.set_title(title)
+    axes.set_xlabel("months ahead")
+    axes.set_ylabel("MAE (°C)")
+    axes.legend(loc="best")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
 def write_png(figure: Figure, path: Path) -> Path:
     """Write a matplotlib figure as PNG."""
     return write_atomically(path, lambda target: figure.savefig(target, format="png"))

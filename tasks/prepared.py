@@ -10,11 +10,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.charts import monthly_chart, write_html
-from tasks.impute import Imputed
+from tasks.impute import Imputed, impute_gaps
 from tasks.ingest import IngestResult
+from tasks.monthly import cut_observations, monthly_means
 from tasks.months import describe_months
 from tasks.outputs import ensure_folder, write_csv, write_json
-from tasks.selection import Selection
+from tasks.selection import Selection, select_table
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,19 @@ def assemble(
         rejects=ingested.rejects,
         report=build_report(ingested, selection, imputed, as_of, method),
     )
+
+
+def prepare_data(
+    ingested: IngestResult, selection: str, as_of: pd.Period | None = None
+) -> Prepared:
+    """The data steps after ingest as plain calls (no Prefect task per step), cut at `as_of`."""
+    data_end = ingested.last_date
+    if as_of is not None and data_end is not None:
+        data_end = min(data_end, as_of.end_time.normalize())
+    selected = select_table(
+        monthly_means(cut_observations(ingested.accepted, as_of)), selection, data_end
+    )
+    return assemble(ingested, selected, impute_gaps(selected.table), as_of, selection)
 
 
 def write_prepared(prepared: Prepared, out: Path) -> dict[str, Path]:

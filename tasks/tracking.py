@@ -6,10 +6,12 @@ in worker threads). Child runs carry the same parameter and metric names, so the
 compare view lines them up. Each location's model is registered as `tempcast-<location>`.
 """
 
+import io
 import os
+import socket
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model, ModelSignature
 from mlflow.tracking import MlflowClient
@@ -58,6 +60,7 @@ class RunContext:
     as_of: str
     data_digest: str
     kind: str
+    register: bool = True
 
     def params(self, location: str) -> dict[str, str]:
         """The child run's parameters (the same names in every run)."""
@@ -140,16 +143,20 @@ def finish_run(run_id: str, status: str = "FINISHED") -> None:
 
 
 def close_parent_run(
-    run_id: str, table: pd.DataFrame, summary: dict[str, float], failures: dict[str, str]
+    run_id: str,
+    tables: dict[str, pd.DataFrame],
+    summary: dict[str, float],
+    failures: dict[str, str],
 ) -> None:
-    """Attach the metrics table, the summary means and any failures; then end the parent run,
-    FAILED when a location failed."""
+    """Attach result tables (CSV), the summary metrics and any failures; then end the parent
+    run, FAILED when a location failed."""
     client = mlflow_client()
-    client.log_text(run_id, table.to_csv(index=False), "metrics.csv")
+    for artifact_file, table in tables.items():
+        client.log_text(run_id, table.to_csv(index=False), artifact_file)
     if failures:
         client.log_dict(run_id, failures, "failures.json")
     now = _now_ms()
-    values = {**summary, "locations_trained": len(table), "locations_failed": len(failures)}
+    values = {**summary, "locations_failed": len(failures)}
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
     finish_run(run_id, "FAILED" if failures else "FINISHED")
 
@@ -215,38 +222,57 @@ def _log_training_data(series: pd.DataFrame, location: str, digest: str) -> None
         mlflow.log_input(dataset, context="training")
 
 
+@dataclass(frozen=True)
+class RunExtras:
+    """What a flow adds to a location's child run beyond the common contract."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def owner_tags() -> dict[str, str]:
+    """Which process made a run, so that a later attempt can tell a crashed run from a live one."""
+    return {"tempcast.host": socket.gethostname(), "tempcast.pid": str(os.getpid())}
+
+
 def log_location_run(
     parent_run_id: str,
     context: RunContext,
     data: "LocationData",
     trained: "TrainedModel",
     evaluation: Evaluation,
+    extras: RunExtras | None = None,
 ) -> TrackedLocation:
     """Create a location's child run: params, metrics, history, charts, predictions, dataset,
-    and its model logged with the Keras flavour and registered as `tempcast-<location>`."""
+    and its model logged with the Keras flavour (and registered as `tempcast-<location>` unless
+    the context says otherwise). The run is FINISHED only when all of it is logged."""
     location = data.location
+    extras = extras or RunExtras()
     client = mlflow_client()
-    metrics = {**evaluation.metrics, "train_seconds": trained.train_seconds}
+    metrics = {**evaluation.metrics, "train_seconds": trained.train_seconds, **extras.metrics}
+    tags = {
+        "tempcast.kind": context.kind,
+        "tempcast.location": location,
+        "tempcast.as_of": context.as_of,
+    }
     with mlflow.start_run(
         experiment_id=experiment_id(),
         run_name=location,
         nested=True,
         parent_run_id=parent_run_id,
-        tags={"tempcast.kind": context.kind, "tempcast.location": location},
+        tags={**tags, **owner_tags(), **extras.tags},
     ) as run:
         run_id = run.info.run_id
-        client.log_batch(
-            run_id,
-            params=[Param(k, v) for k, v in context.params(location).items()],
-            tags=[RunTag("tempcast.as_of", context.as_of)],
-        )
+        client.log_batch(run_id, params=[Param(k, v) for k, v in context.params(location).items()])
         now = _now_ms()
         summary = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
         _log_metrics(client, run_id, summary + _history_metrics(trained.history))
         _log_training_data(data.training_frame(), location, data.training_digest())
-        _log_charts(
-            client, run_id, evaluation.table(), f"{location}: test months (as of {context.as_of})"
-        )
+        title = f"{location}: test months (as of {context.as_of})"
+        _log_charts(client, run_id, evaluation.table(), title)
+        for artifact_file, table in extras.tables.items():
+            client.log_text(run_id, table.to_csv(index=False), artifact_file)
         info = Model.log(
             artifact_path=None,
             name="model",
@@ -255,9 +281,11 @@ def log_location_run(
             signature=_signature(data.split.test.x.shape[1], data.split.test.y.shape[1]),
             input_example=data.split.test.x[:1].astype(np.float32),
             pip_requirements=_pip_requirements(),
-            registered_model_name=model_name(location),
+            registered_model_name=model_name(location) if context.register else None,
             validate_serving_input=False,  # tests load registered versions through pyfunc instead
         )
+    if not context.register:
+        return TrackedLocation(location, metrics, run_id, "")
     model_version = str(info.registered_model_version)
     for tag, value in (("as_of", context.as_of), ("data_digest", context.data_digest)):
         client.set_model_version_tag(model_name(location), model_version, tag, value)
@@ -281,6 +309,59 @@ def attach_files(run_id: str, paths: list[Path], folder: str) -> None:
     client = mlflow_client()
     for path in paths:
         client.log_artifact(run_id, str(path), artifact_path=folder)
+
+
+CRASH_LEASE_SECONDS = 6 * 3600
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_abandoned(run: Any, now_ms: int | None = None) -> bool:
+    """True for a RUNNING run whose process is gone: same host and its pid no longer alive, or
+    older than CRASH_LEASE_SECONDS (a process on another host cannot be asked)."""
+    tags = run.data.tags
+    if tags.get("tempcast.host") == socket.gethostname() and tags.get("tempcast.pid", "").isdigit():
+        return not _process_alive(int(tags["tempcast.pid"]))
+    age = ((now_ms or _now_ms()) - run.info.start_time) / 1000
+    return age > CRASH_LEASE_SECONDS
+
+
+def runs_tagged(tags: dict[str, str]) -> list[Any]:
+    """Every run of the experiment whose tags include all of `tags`."""
+    client = mlflow_client()
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id()], query, max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def read_artifact_table(run_id: str, artifact_file: str) -> pd.DataFrame:
+    """A CSV artifact of a run, as a table."""
+    mlflow_client()
+    text = mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}")
+    return pd.read_csv(io.StringIO(text))
+
+
+def reuse_or_start_parent(key: str, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+    """The parent run of an earlier attempt with the same key (set RUNNING again), or a new one."""
+    earlier = runs_tagged({"tempcast.parent_key": key})
+    if earlier:
+        run_id = earlier[0].info.run_id
+        mlflow_client().update_run(run_id, status="RUNNING")
+        return run_id
+    return start_parent_run(name, params, {**tags, "tempcast.parent_key": key})
 
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -341,9 +422,10 @@ def track_location(
     data: "LocationData",
     trained: "TrainedModel",
     evaluation: Evaluation,
+    extras: RunExtras | None = None,
 ) -> TrackedLocation:
     """Prefect task: log and register one location (retried with backoff if the store fails)."""
-    return log_location_run(parent_run_id, context, data, trained, evaluation)
+    return log_location_run(parent_run_id, context, data, trained, evaluation, extras)
 
 
 @task(
@@ -364,7 +446,10 @@ def start_parent(name: str, params: dict[str, Any], tags: dict[str, str]) -> str
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
 def close_parent(
-    run_id: str, table: pd.DataFrame, summary: dict[str, float], failures: dict[str, str]
+    run_id: str,
+    tables: dict[str, pd.DataFrame],
+    summary: dict[str, float],
+    failures: dict[str, str],
 ) -> None:
     """Prefect task: attach the results to the parent run and end it."""
-    close_parent_run(run_id, table, summary, failures)
+    close_parent_run(run_id, tables, summary, failures)
