@@ -1,0 +1,34 @@
+"""A tiny run of the benchmarks, so that they cannot rot (no timing is asserted)."""
+
+import pytest
+
+from benchmarks.speed import compare
+from tests.synthetic import synthetic_observations, write_observations
+
+
+@pytest.mark.data
+def test_prepare_benchmark_runs_on_the_real_file():
+    from benchmarks.prepare import run
+
+    result = run(repeats=1)
+    assert result["prepare_best_s"] > 0 and result["ingest_validate_best_s"] > 0
+
+
+def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path):
+    frame = synthetic_observations(("Alpha", "Bravo", "Charlie"), "2009-01-01", "2013-12-31")
+    data = write_observations(frame, tmp_path / "obs.csv")
+    common = ["--data", str(data), "--timestep", "6", "--horizon", "6", "--units", "4"]
+    result = compare(tmp_path / "runs", ["Alpha", "Bravo"], [*common, "--epochs", "1"], [])
+    assert result["locations"] == 3
+    assert result["article_seconds_per_location"] > 0 and result["default_retrain_seconds"] > 0
+    assert result["speedup"] > 0 and result["default_retrain_peak_mib"] > 0
+    for block in (
+        "default_all_locations",
+        "default_on_article_locations",
+        "article_on_its_locations",
+    ):
+        assert set(result[block]) == {
+            "test_mae",
+            "baseline_climatology_mae",
+            "baseline_seasonal_naive_mae",
+        }
