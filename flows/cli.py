@@ -284,6 +284,63 @@ def retrain(
     typer.echo(UI_HINT)
 
 
+@app.command()
+@training_options
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First as_of month, YYYY-MM.")],
+    end: Annotated[str, typer.Option("--to", help="Last as_of month, YYYY-MM (inclusive).")],
+    location: LocationOption = None,
+    all_locations: AllOption = False,
+    recipe: RecipeOption = "default",
+    selection: SelectionOption = "auto",
+    force: Annotated[
+        bool, typer.Option("--force", help="Retrain units that already have a finished run.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="as_of months trained at the same time.")
+    ] = 2,
+    data: DataOption = None,
+    out: OutOption = Path("outputs/backfill"),
+    training: TrainingOverrides | None = None,
+) -> None:
+    """Re-run the pipeline as of every month of a range and backtest it (never production)."""
+    if location and all_locations:
+        raise TempcastError("use either --location or --all, not both")
+    path = checked_data_path(data)
+    quiet_expected_errors()
+    from flows.backfill import backfill_flow
+
+    result = run_and_print(
+        lambda: backfill_flow(
+            start=start,
+            end=end,
+            locations=location or None,
+            recipe=recipe,
+            selection=selection,
+            training=training,
+            force=force,
+            concurrency=concurrency,
+            data=str(path),
+            out=str(out),
+        )
+    )
+    typer.echo(result.summaries["by_step"].round(3).to_string(index=False))
+    typer.echo(
+        f"{result.trained} units trained, {result.reused} reused; backtest rows in"
+        f" {out}/backtest.csv, summaries by step and location beside it. {UI_HINT}"
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Serve the deployments from this process: the monthly retrain (cron 0 3 2 * *,
+    Australia/Sydney), backfill and train, run here when scheduled or triggered (`prefect
+    deployment run retrain/retrain`), until Ctrl-C. Needs a Prefect server: PREFECT_API_URL."""
+    from flows.deployments import serve_deployments
+
+    serve_deployments()
+
+
 def main() -> None:
     """Console entry point: run the app, turning TempcastError into one line and exit status 2."""
     try:
