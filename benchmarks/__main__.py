@@ -1,7 +1,26 @@
-"""`python -m benchmarks`: run every benchmark and print its numbers as JSON."""
+"""`python -m benchmarks` (`make bench`): every benchmark, its numbers printed and saved as JSON
+in benchmarks/results/ so that they can be compared across commits."""
 
 import json
+import tempfile
+from pathlib import Path
 
-from benchmarks import prepare
+from benchmarks import backtest, prepare, speed
 
-print(json.dumps({"prepare": prepare.run()}, indent=2))
+RESULTS = Path("benchmarks/results")
+
+
+def main() -> None:
+    """Data preparation, the speed comparison, and the 12-origin backtest."""
+    folder = Path(tempfile.mkdtemp(prefix="tempcast-bench-"))
+    results = {
+        "prepare": prepare.run(),
+        "speed": speed.compare(folder / "speed", ["Canberra", "Sydney"], [], []),
+        "backtest": backtest.backtest(folder / "backtest", "2014-12", "2015-11", []),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "all.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+main()

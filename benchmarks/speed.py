@@ -35,8 +35,9 @@ class CommandRun:
     metrics: pd.DataFrame
 
 
-def run_command(arguments: list[str], folder: Path) -> CommandRun:
-    """Run `tempcast ARGUMENTS` in `folder` with a fresh embedded store; measure it."""
+def run_command(arguments: list[str], folder: Path, results: str = "metrics.csv") -> CommandRun:
+    """Run `tempcast ARGUMENTS` in `folder` with a fresh embedded store; measure it and read
+    its result table (`results`, in its output folder)."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
     log = folder / "command.log"
@@ -54,7 +55,7 @@ def run_command(arguments: list[str], folder: Path) -> CommandRun:
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise RuntimeError(f"tempcast {' '.join(arguments)} failed; see {log}")
-    return CommandRun(seconds, usage.ru_maxrss / 1024, pd.read_csv(folder / "out" / "metrics.csv"))
+    return CommandRun(seconds, usage.ru_maxrss / 1024, pd.read_csv(folder / "out" / results))
 
 
 def means(metrics: pd.DataFrame) -> dict[str, float]:

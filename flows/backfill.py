@@ -10,22 +10,18 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger
-from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.runners import RunnerKind, fan_out_runner
 from flows.train import LocationsFailed, outcome
-from tasks.backfill import (
-    OriginResult,
-    backtest_origin_task,
-    prepare_origins,
-    publish_backtest,
-    short_hash,
-)
+from tasks.backfill import OriginResult, backtest_origin_task, prepare_origins, publish_backtest
 from tasks.backtest import BACKTEST_COLUMNS, expand_range, overall, truth_table
 from tasks.config import RecipeName, SelectionMethod, TrainingOverrides, training_config
 from tasks.datasets import choose_locations
 from tasks.ingest import ingest, resolve_data_path
+from tasks.outputs import ensure_folder
 from tasks.prepared import table_digest
-from tasks.tracking import close_parent, reuse_or_start_parent
+from tasks.tracking import close_parent, start_parent
+from tasks.units import short_hash
 
 
 @dataclass(frozen=True)
@@ -69,11 +65,14 @@ def backfill_flow(
     training: TrainingOverrides | None = None,
     force: bool = False,
     concurrency: int = 2,
+    task_runner: RunnerKind = "thread",
+    dask_address: str | None = None,
     data: str | None = None,
     out: str = "outputs/backfill",
 ) -> BackfillResult:
     """Train, track and backtest every location as of every month from `start` to `end`."""
     config = training_config(recipe, training)
+    ensure_folder(Path(out))
     months = expand_range(start, end)
     ingested = ingest(resolve_data_path(Path(data) if data else None))
     origins = prepare_origins(ingested, months, selection, config)
@@ -84,13 +83,13 @@ def backfill_flow(
     key = short_hash(
         label, ",".join(chosen), config.model_dump_json(), selection, table_digest(truth)
     )
-    parent_run_id = reuse_or_start_parent(
-        key,
+    parent_run_id = start_parent(
         f"backfill {label}",
         {**config.model_dump(), "selection": selection, "start": months[0], "end": months[-1]},
         {"tempcast.kind": "backfill-parent", "tempcast.backfill": label},
+        key,
     )
-    with ThreadPoolTaskRunner(max_workers=concurrency) as runner:
+    with fan_out_runner(task_runner, concurrency, dask_address) as runner:
         futures = [
             runner.submit(
                 backtest_origin_task,

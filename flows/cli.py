@@ -58,6 +58,28 @@ LocationOption = Annotated[
         show_default=False,
     ),
 ]
+ConcurrencyOption = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", min=1, help="Units run at the same time (locations; backfill: months)."
+    ),
+]
+RunnerOption = Annotated[
+    Literal["thread", "dask"],
+    typer.Option(
+        "--task-runner",
+        help="Where the per-location (backfill: per-month) work runs: threads here, or Dask.",
+    ),
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Scheduler of an existing Dask cluster (default $TEMPCAST_DASK_ADDRESS, else a"
+        " local cluster of --concurrency workers).",
+        show_default=False,
+    ),
+]
 AllOption = Annotated[
     bool, typer.Option("--all", help="Every location the data keeps (the default).")
 ]
@@ -206,6 +228,9 @@ def train(
     all_locations: AllOption = False,
     recipe: RecipeOption = "default",
     selection: SelectionOption = "auto",
+    task_runner: RunnerOption = "thread",
+    concurrency: ConcurrencyOption = 4,
+    dask_address: DaskOption = None,
     data: DataOption = None,
     out: OutOption = Path("outputs"),
     training: TrainingOverrides | None = None,
@@ -224,6 +249,9 @@ def train(
             recipe=recipe,
             selection=selection,
             training=training,
+            task_runner=task_runner,
+            concurrency=concurrency,
+            dask_address=dask_address,
             data=str(path),
             out=str(out),
         )
@@ -250,6 +278,12 @@ def retrain(
     all_locations: AllOption = False,
     recipe: RecipeOption = "default",
     selection: SelectionOption = "auto",
+    force: Annotated[
+        bool, typer.Option("--force", help="Retrain locations already retrained for this as_of.")
+    ] = False,
+    task_runner: RunnerOption = "thread",
+    concurrency: ConcurrencyOption = 4,
+    dask_address: DaskOption = None,
     data: DataOption = None,
     out: OutOption = Path("outputs"),
     training: TrainingOverrides | None = None,
@@ -269,6 +303,10 @@ def retrain(
             recipe=recipe,
             selection=selection,
             training=training,
+            force=force,
+            task_runner=task_runner,
+            concurrency=concurrency,
+            dask_address=dask_address,
             data=str(path),
             out=str(out),
         )
@@ -296,9 +334,9 @@ def backfill(
     force: Annotated[
         bool, typer.Option("--force", help="Retrain units that already have a finished run.")
     ] = False,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="as_of months trained at the same time.")
-    ] = 2,
+    concurrency: ConcurrencyOption = 2,
+    task_runner: RunnerOption = "thread",
+    dask_address: DaskOption = None,
     data: DataOption = None,
     out: OutOption = Path("outputs/backfill"),
     training: TrainingOverrides | None = None,
@@ -320,6 +358,8 @@ def backfill(
             training=training,
             force=force,
             concurrency=concurrency,
+            task_runner=task_runner,
+            dask_address=dask_address,
             data=str(path),
             out=str(out),
         )

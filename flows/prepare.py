@@ -9,6 +9,7 @@ from tasks.config import SelectionMethod
 from tasks.impute import impute
 from tasks.ingest import IngestResult, ingest, resolve_data_path
 from tasks.monthly import monthly
+from tasks.outputs import ensure_folder
 from tasks.prepared import Prepared, assemble, write_prepared_outputs
 from tasks.selection import select
 
@@ -31,6 +32,7 @@ def prepare_flow(
     data: str | None = None, out: str = "outputs", selection: SelectionMethod = "auto"
 ) -> dict:
     """Validate the observations file and write the complete monthly table with its report."""
+    ensure_folder(Path(out))
     ingested = ingest(resolve_data_path(Path(data) if data else None))
     prepared = prepare_table(ingested, selection)
     write_prepared_outputs(prepared, Path(out))

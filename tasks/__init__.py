@@ -1,7 +1,8 @@
 """The steps of the tempcast pipeline: plain typed functions, each wrapped in a Prefect task.
 
 Importing this package switches the telemetry of Prefect and MLflow off (unless the user has set the
-variables explicitly), so that nothing the project runs reaches the network by default.
+variables explicitly), so that nothing the project runs reaches the network by default, and fixes
+TensorFlow's thread pool size for reproducible training across processes.
 """
 
 import os
@@ -15,3 +16,8 @@ OFFLINE_ENVIRONMENT = {
 
 for _name, _value in OFFLINE_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
+
+# The same seed gives the same model only with the same TensorFlow thread pool size (it decides
+# how sums are split). Fixing it here makes a Dask worker process (where Dask limits threads)
+# train exactly as this process would.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(os.cpu_count() or 1))

@@ -1,11 +1,10 @@
 """Backfill units: one (location, as_of, config, data) each, trained at most once.
 
-A unit that already has a FINISHED run is reused (its backtest rows are read back from the run),
-unless forced; a RUNNING run left by a crashed process is marked KILLED and the unit redone.
-Nothing here touches the registry: backfills never register versions or move aliases.
+A unit that already has a FINISHED run is reused (its backtest rows are read back from the run)
+unless forced, and a crashed one is done again (tasks.units). Nothing here touches the
+registry: backfills never register versions or move aliases.
 """
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +28,11 @@ from tasks.tracking import (
     RunContext,
     RunExtras,
     attach_files,
-    finish_run,
-    is_abandoned,
     log_location_run,
     read_artifact_table,
-    runs_tagged,
 )
 from tasks.training import TrainedModel, train_all
+from tasks.units import UNIT_TAG, plan_units, unit_key
 from tasks.windows import required_months
 
 BACKTEST_ARTIFACT = "backtest/backtest.csv"
@@ -60,16 +57,6 @@ class OriginResult:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def short_hash(*parts: str) -> str:
-    """First 16 hex digits of the SHA-256 of the parts."""
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def unit_key(location: str, as_of: str, config: TrainingConfig, selection: str, digest: str) -> str:
-    """The identity of a unit of work: location, as_of, training settings and data version."""
-    return short_hash(location, as_of, config.model_dump_json(), selection, digest)
-
-
 def prepare_origins(
     ingested: IngestResult, months: list[str], selection: str, config: TrainingConfig
 ) -> list[Origin]:
@@ -90,32 +77,6 @@ def prepare_origins(
             )
         origins.append(Origin(as_of, prepared))
     return origins
-
-
-def _split_units(
-    datasets: dict[str, LocationData], keys: dict[str, str], force: bool, result: OriginResult
-) -> list[str]:
-    """Reuse finished units (unless forced), clear crashed ones; return the locations to train."""
-    existing = runs_tagged({"tempcast.kind": "backfill", "tempcast.as_of": result.as_of})
-    todo = []
-    for location in datasets:
-        runs = [r for r in existing if r.data.tags.get("tempcast.unit") == keys[location]]
-        finished = [r for r in runs if r.info.status == "FINISHED"]
-        if finished and not force:
-            result.rows.append(read_artifact_table(finished[0].info.run_id, BACKTEST_ARTIFACT))
-            result.reused.append(location)
-            continue
-        live = [r for r in runs if r.info.status == "RUNNING" and not is_abandoned(r)]
-        if live:
-            result.failures[location] = (
-                f"in progress in another process (run {live[0].info.run_id})"
-            )
-            continue
-        for run in runs:
-            if run.info.status == "RUNNING":
-                finish_run(run.info.run_id, "KILLED")
-        todo.append(location)
-    return todo
 
 
 def _track_unit(
@@ -162,8 +123,16 @@ def backtest_origin(
     )
     result.failures.update(failures)
     digest = origin.prepared.digest
-    keys = {name: unit_key(name, origin.as_of, config, selection, digest) for name in datasets}
-    todo = _split_units(datasets, keys, force, result)
+    keys = {
+        name: unit_key("backfill", name, origin.as_of, config, selection, digest)
+        for name in datasets
+    }
+    plan = plan_units("backfill", origin.as_of, keys, force)
+    result.failures.update(plan.busy)
+    for name, run in plan.finished.items():
+        result.rows.append(read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT))
+        result.reused.append(name)
+    todo = plan.todo
     if not todo:
         log(f"as_of {origin.as_of}: all {len(result.reused)} units already done, nothing to train")
         return result
@@ -176,7 +145,7 @@ def backtest_origin(
     for name in todo:
         if name not in trained:
             continue
-        tags = {"tempcast.unit": keys[name], "tempcast.backfill": range_label}
+        tags = {UNIT_TAG: keys[name], "tempcast.backfill": range_label}
         try:
             rows = _track_unit(datasets[name], trained[name], context, parent_run_id, truth, tags)
         except Exception as error:  # one unit's failure must not stop the others

@@ -25,8 +25,8 @@ class SelectionRules(BaseModel):
     max_gap_months: int = Field(3, ge=1)
 
 
-Scaling = Literal["none", "standard"]
-Validation = Literal["random", "latest"]
+Scaling = Literal["none", "standard", "climatology"]
+Validation = Literal["random", "latest", "holdout"]
 Strategy = Literal["per_location", "global"]
 RecipeName = Literal["default", "article"]
 
@@ -34,9 +34,18 @@ RecipeName = Literal["default", "article"]
 class TrainingConfig(BaseModel):
     """Everything that decides how models are built and trained; logged as run parameters.
 
-    `validation` "random" holds out a random `validation_split` of the training windows (Keras'
-    validation_split after shuffling, as the recipe); "latest" holds out the
-    `validation_windows` most recent training windows of each location, which respects time.
+    `scaling` "none" feeds °C as they are (the recipe); "standard" standardises each location
+    with the mean and spread of its training months; "climatology" makes the networks forecast
+    standardised anomalies from the location's smooth climatology (a mean and `harmonics`
+    annual harmonics fit on the months known at the forecast origin), so that an untrained
+    network with a `zero_head` forecasts the climatology itself.
+
+    `validation` "random" holds out the last `validation_split` of the training windows (Keras'
+    validation_split, as the recipe); "latest" holds out the `validation_windows` most recent
+    windows of each location; "holdout" holds out each location's latest window, fits on the
+    windows whose targets end before it starts (no overlap), chooses the number of epochs there
+    (the fewest whose error is within one standard error of the best, counting zero epochs),
+    then refits on every training window for that many epochs.
     `patience` enables early stopping on the validation loss with the best weights restored.
     `strategy` "per_location" trains one network per location; "global" trains one network on
     every location's windows at once and wraps it per location.
@@ -48,6 +57,9 @@ class TrainingConfig(BaseModel):
     timestep: int = Field(18, ge=1)
     horizon: int = Field(18, ge=1)
     units: int = Field(32, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    zero_head: bool = False
+    harmonics: int = Field(2, ge=1, le=6)
     learning_rate: float = Field(1e-3, gt=0)
     batch_size: int = Field(1, ge=1)
     epochs: int = Field(1000, ge=1)
@@ -80,16 +92,18 @@ RECIPES: dict[str, dict] = {
     "default": {
         "recipe": "default",
         "units": 32,
-        "learning_rate": 1e-3,
-        "batch_size": 64,
-        "epochs": 300,
-        "scaling": "standard",
-        "validation": "latest",
-        "validation_windows": 3,
-        "patience": 30,
+        "dropout": 0.3,
+        "zero_head": True,
+        "harmonics": 2,
+        "learning_rate": 3e-4,
+        "batch_size": 256,
+        "epochs": 30,
+        "scaling": "climatology",
+        "validation": "holdout",
+        "patience": None,
         "shuffle": True,
         "strategy": "global",
-        "ensemble": 1,
+        "ensemble": 4,
     },
 }
 

@@ -12,8 +12,7 @@ from tasks.datasets import LocationData
 from tasks.model import predict
 from tasks.months import month_range
 from tasks.outputs import ensure_folder, write_csv
-from tasks.promotion import Decision
-from tasks.tracking import attach_files, load_version
+from tasks.tracking import attach_files, champion_version, load_version
 from tasks.training import TrainedModel
 
 FORECAST_COLUMNS = ["location", "month", "forecast", "as_of", "model_version"]
@@ -39,14 +38,19 @@ def forecast_frame(model: object, data: LocationData, as_of: str, version: str) 
 
 @task(name="forecast", cache_policy=NO_CACHE)
 def forecast(
-    data: LocationData, decision: Decision, trained: TrainedModel, as_of: str
+    data: LocationData, trained: TrainedModel | None, version: str, as_of: str
 ) -> pd.DataFrame:
-    """Prefect task: forecast with the production model (the new one when it was promoted)."""
-    version = decision.production_version
-    if version is None:
+    """Prefect task: forecast with the location's current champion, if it has one (the model
+    in memory when the champion is the version just trained, else loaded from the registry)."""
+    champion = champion_version(data.location)
+    if champion is None:
         return pd.DataFrame(columns=FORECAST_COLUMNS)
-    model = trained.model if decision.promoted else load_version(data.location, version)
-    return forecast_frame(model, data, as_of, version)
+    model = (
+        trained.model
+        if trained is not None and champion == version
+        else load_version(data.location, champion)
+    )
+    return forecast_frame(model, data, as_of, champion)
 
 
 @task(name="publish-forecasts", cache_policy=NO_CACHE)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,16 @@ from tasks.errors import TempcastError
 
 
 def ensure_folder(folder: Path) -> Path:
-    """Create an output folder, or raise TempcastError naming it when that is not possible."""
+    """Create an output folder and prove it writable (by writing a file in it), or raise
+    TempcastError naming it: flows call this first, so that nothing trains in vain."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError as error:
-        raise TempcastError(f"cannot create output folder {folder}: {error.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise TempcastError(f"output folder {folder} is not writable")
+        raise TempcastError(
+            f"output folder {folder} is not usable: {error.strerror or error}"
+        ) from None
     return folder
 
 

@@ -14,7 +14,13 @@ from prefect.tasks import exponential_backoff
 from tasks.baselines import error_metrics
 from tasks.datasets import LocationData
 from tasks.model import predict
-from tasks.tracking import TrackedLocation, champion_version, load_version, record_decision
+from tasks.tracking import (
+    TrackedLocation,
+    champion_version,
+    load_version,
+    record_decision,
+    recorded_decision,
+)
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,6 @@ class Decision:
     champion_mae: float | None
     promoted: bool
     reason: str
-
-    @property
-    def production_version(self) -> str | None:
-        """The version that is champion after the decision."""
-        return self.challenger_version if self.promoted else self.champion_version
 
 
 def decide(
@@ -83,6 +84,9 @@ def score_champion(data: LocationData) -> ChampionScore | None:
     return ChampionScore(version, error_metrics(actual, forecast)["mae"])
 
 
+MAX_ATTEMPTS = 5
+
+
 @task(
     name="promote",
     cache_policy=NO_CACHE,
@@ -90,24 +94,30 @@ def score_champion(data: LocationData) -> ChampionScore | None:
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
 def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
-    """Prefect task: re-score the champion, decide, then move the aliases and tag the decision."""
-    champion = score_champion(data)
-    promoted, reason = decide(tracked.metrics, champion)
-    decision = Decision(
-        location=data.location,
-        challenger_version=tracked.model_version,
-        challenger_mae=tracked.metrics["test_mae"],
-        champion_version=champion.version if champion else None,
-        champion_mae=champion.mae if champion else None,
-        promoted=promoted,
-        reason=reason,
-    )
-    record_decision(
-        data.location,
-        tracked.model_version,
-        tracked.run_id,
-        promoted,
-        reason,
-        decision.champion_mae,
-    )
-    return decision
+    """Prefect task: re-score the champion, decide, then move the aliases and tag the decision.
+
+    A decision already recorded for this run is returned as it is (a repeated or resumed flow
+    decides once). If another run moved `champion` while this one was scoring, it scores the
+    new champion and decides again, so concurrent retrains compare against what is current.
+    """
+    version, mae = tracked.model_version, tracked.metrics["test_mae"]
+    recorded = recorded_decision(tracked.run_id)
+    if recorded is not None:
+        return Decision(data.location, version, mae, None, None, *recorded)
+    for _ in range(MAX_ATTEMPTS):
+        champion = score_champion(data)
+        promoted, reason = decide(tracked.metrics, champion)
+        seen = champion.version if champion else None
+        if record_decision(
+            data.location, version, tracked.run_id, promoted, reason, champion, seen
+        ):
+            return Decision(
+                data.location,
+                version,
+                mae,
+                seen,
+                champion.mae if champion else None,
+                promoted,
+                reason,
+            )
+    raise RuntimeError(f"the champion of {data.location} kept changing during promotion")

@@ -6,19 +6,22 @@ in worker threads). Child runs carry the same parameter and metric names, so the
 compare view lines them up. Each location's model is registered as `tempcast-<location>`.
 """
 
+import functools
 import io
 import os
 import socket
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import mlflow
 import numpy as np
 import pandas as pd
+import requests
 from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model, ModelSignature
@@ -30,12 +33,15 @@ from prefect.tasks import exponential_backoff
 
 from tasks.charts import forecast_chart_html, forecast_chart_png
 from tasks.config import TrainingConfig
+from tasks.errors import TempcastError
 from tasks.evaluation import Evaluation
 
 if TYPE_CHECKING:
     from tasks.datasets import LocationData
     from tasks.training import TrainedModel
 
+P = ParamSpec("P")
+R = TypeVar("R")
 EXPERIMENT_NAME = "tempcast"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_ARTIFACT_FOLDER = "mlartifacts"
@@ -84,6 +90,30 @@ class TrackedLocation:
     model_version: str
 
 
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message, at most 300 characters."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:300]
+
+
+def names_the_store(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a failure to reach or use the tracking store into one TempcastError naming its URI
+    (Prefect's task retries, with backoff, come first)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except TempcastError:
+            raise
+        except (MlflowException, requests.RequestException, OSError) as error:
+            raise TempcastError(
+                f"MLflow tracking at {tracking_uri()} failed: {_first_line(error)}"
+            ) from error
+
+    return wrapper
+
+
 def tracking_uri() -> str:
     """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
@@ -112,6 +142,7 @@ def mlflow_client() -> MlflowClient:
     return MlflowClient(tracking_uri=uri)
 
 
+@names_the_store
 def experiment_id() -> str:
     """The `tempcast` experiment's id, created if needed.
 
@@ -129,19 +160,34 @@ def experiment_id() -> str:
         return client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id
 
 
-def start_parent_run(name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
-    """Create the flow run's parent run and return its id."""
+@names_the_store
+def start_parent_run(
+    name: str, params: dict[str, Any], tags: dict[str, str], key: str | None = None
+) -> str:
+    """Create the flow run's parent run and return its id.
+
+    With a `key`, the parent run of an earlier attempt with the same key is reused (and set
+    RUNNING again), so that repeating or resuming a flow creates no new parent run.
+    """
     client = mlflow_client()
-    run = client.create_run(experiment_id(), run_name=name, tags=tags)
+    if key is not None:
+        earlier = runs_tagged({PARENT_KEY_TAG: key})
+        if earlier:
+            client.update_run(earlier[0].info.run_id, status="RUNNING")
+            return earlier[0].info.run_id
+        tags = {**tags, PARENT_KEY_TAG: key}
+    run = client.create_run(experiment_id(), run_name=name, tags={**tags, **owner_tags()})
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     return run.info.run_id
 
 
+@names_the_store
 def finish_run(run_id: str, status: str = "FINISHED") -> None:
     """Mark a run FINISHED, FAILED or KILLED."""
     mlflow_client().set_terminated(run_id, status=status)
 
 
+@names_the_store
 def close_parent_run(
     run_id: str,
     tables: dict[str, pd.DataFrame],
@@ -236,6 +282,7 @@ def owner_tags() -> dict[str, str]:
     return {"tempcast.host": socket.gethostname(), "tempcast.pid": str(os.getpid())}
 
 
+@names_the_store
 def log_location_run(
     parent_run_id: str,
     context: RunContext,
@@ -250,7 +297,12 @@ def log_location_run(
     location = data.location
     extras = extras or RunExtras()
     client = mlflow_client()
-    metrics = {**evaluation.metrics, "train_seconds": trained.train_seconds, **extras.metrics}
+    metrics = {
+        **evaluation.metrics,
+        "train_seconds": trained.train_seconds,
+        "epochs_trained": trained.epochs,
+        **extras.metrics,
+    }
     tags = {
         "tempcast.kind": context.kind,
         "tempcast.location": location,
@@ -304,6 +356,7 @@ def _log_charts(client: MlflowClient, run_id: str, frame: pd.DataFrame, title: s
     client.log_text(run_id, frame.to_csv(index=False), "predictions/test_predictions.csv")
 
 
+@names_the_store
 def attach_files(run_id: str, paths: list[Path], folder: str) -> None:
     """Log files as artifacts of a run, under `folder`."""
     client = mlflow_client()
@@ -312,6 +365,7 @@ def attach_files(run_id: str, paths: list[Path], folder: str) -> None:
 
 
 CRASH_LEASE_SECONDS = 6 * 3600
+PARENT_KEY_TAG = "tempcast.parent_key"
 
 
 def _process_alive(pid: int) -> bool:
@@ -334,6 +388,7 @@ def is_abandoned(run: Any, now_ms: int | None = None) -> bool:
     return age > CRASH_LEASE_SECONDS
 
 
+@names_the_store
 def runs_tagged(tags: dict[str, str]) -> list[Any]:
     """Every run of the experiment whose tags include all of `tags`."""
     client = mlflow_client()
@@ -347,6 +402,7 @@ def runs_tagged(tags: dict[str, str]) -> list[Any]:
             return runs
 
 
+@names_the_store
 def read_artifact_table(run_id: str, artifact_file: str) -> pd.DataFrame:
     """A CSV artifact of a run, as a table."""
     mlflow_client()
@@ -354,19 +410,24 @@ def read_artifact_table(run_id: str, artifact_file: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
 
 
-def reuse_or_start_parent(key: str, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
-    """The parent run of an earlier attempt with the same key (set RUNNING again), or a new one."""
-    earlier = runs_tagged({"tempcast.parent_key": key})
-    if earlier:
-        run_id = earlier[0].info.run_id
-        mlflow_client().update_run(run_id, status="RUNNING")
-        return run_id
-    return start_parent_run(name, params, {**tags, "tempcast.parent_key": key})
+@names_the_store
+def tracked_from_run(run: Any) -> TrackedLocation:
+    """A location's tracked result, read back from its finished run (and registered version)."""
+    client = mlflow_client()
+    versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+    return TrackedLocation(
+        location=run.data.params.get("location", run.info.run_name),
+        metrics=dict(run.data.metrics),
+        run_id=run.info.run_id,
+        model_version=str(versions[0].version) if versions else "",
+    )
 
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+PROMOTION_TAG, PROMOTED_TAG = "tempcast.promotion", "tempcast.promoted"
 
 
+@names_the_store
 def champion_version(location: str) -> str | None:
     """The version the location's `champion` alias points to, or None."""
     client = mlflow_client()
@@ -378,6 +439,7 @@ def champion_version(location: str) -> str | None:
         raise
 
 
+@names_the_store
 def load_version(location: str, version: str) -> Any:
     """Load a registered version as a Keras model, in Keras' safe mode."""
     mlflow_client()
@@ -387,27 +449,46 @@ def load_version(location: str, version: str) -> Any:
     )
 
 
+@names_the_store
 def record_decision(
     location: str,
     version: str,
     run_id: str,
     promoted: bool,
     reason: str,
-    champion_mae: float | None,
-) -> None:
-    """Point `challenger` at the new version and, when promoted, `champion` too; then tag the
-    decision on the version and its run. The run is already finished, so no alias ever points
-    to a version whose run did not finish."""
+    champion: Any,
+    seen: str | None,
+) -> bool:
+    """Apply a promotion decision, unless `champion` moved since it was read (`seen`): then
+    return False and change nothing, so that the caller decides again.
+
+    Order: `champion` (when promoted), then `challenger`, then the decision tags, which mark the
+    run's promotion as complete. The version's run is already finished, so no alias ever points
+    to a version whose run did not finish.
+    """
+    if champion_version(location) != seen:
+        return False
     client = mlflow_client()
     name = model_name(location)
-    client.set_registered_model_alias(name, CHALLENGER, version)
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "promotion", reason)
+    client.set_registered_model_alias(name, CHALLENGER, version)
     client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
-    client.set_tag(run_id, "tempcast.promotion", reason)
-    if champion_mae is not None:
-        client.log_metric(run_id, "champion_holdout_mae", float(champion_mae))
+    client.set_model_version_tag(name, version, "promotion", reason)
+    if champion is not None and champion.mae is not None:
+        client.log_metric(run_id, "champion_holdout_mae", float(champion.mae))
+    client.set_tag(run_id, PROMOTION_TAG, reason)
+    client.set_tag(run_id, PROMOTED_TAG, str(promoted).lower())
+    return True
+
+
+@names_the_store
+def recorded_decision(run_id: str) -> tuple[bool, str] | None:
+    """The promotion decision already recorded on a run, if its promotion completed."""
+    tags = mlflow_client().get_run(run_id).data.tags
+    if PROMOTION_TAG not in tags or PROMOTED_TAG not in tags:
+        return None
+    return tags[PROMOTED_TAG] == "true", tags[PROMOTION_TAG]
 
 
 @task(
@@ -434,9 +515,11 @@ def track_location(
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
-def start_parent(name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
-    """Prefect task: create the flow run's parent MLflow run."""
-    return start_parent_run(name, params, tags)
+def start_parent(
+    name: str, params: dict[str, Any], tags: dict[str, str], key: str | None = None
+) -> str:
+    """Prefect task: create (or, with a key, reuse) the flow run's parent MLflow run."""
+    return start_parent_run(name, params, tags, key)
 
 
 @task(

@@ -11,7 +11,7 @@ from flows.retrain import retrain_flow
 from tasks.config import TrainingOverrides
 from tests.synthetic import synthetic_observations, write_observations
 
-SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4)
+SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=2)
 
 
 def holdout_mae(version: str, monthly: pd.DataFrame, location: str) -> float:
@@ -64,3 +64,26 @@ def test_retrain_twice_promotes_by_the_rule_and_forecasts_from_as_of(tracking_st
     report = json.loads((second_out / "report.json").read_text())
     assert report["as_of"] == "2014-12" and report["as_of_source"] == "data" and not report["stale"]
     assert set(report["decisions"]) == {"Alpha", "Bravo"}
+
+
+def test_a_repeated_or_resumed_retrain_trains_nothing_twice(tracking_store):
+    frame = synthetic_observations(("Alpha", "Bravo"), "2009-01-01", "2013-12-31")
+    data = str(write_observations(frame, tracking_store / "obs.csv"))
+    out = str(tracking_store / "out")
+    retrain_flow(training=SMALL, data=data, out=out)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("tempcast").experiment_id
+    runs = {r.info.run_id: r for r in client.search_runs([experiment])}
+    alpha = next(r for r in runs.values() if r.info.run_name == "Alpha")
+    # a crash after Alpha's run finished but before its promotion was recorded
+    client.delete_tag(alpha.info.run_id, "tempcast.promotion")
+    client.delete_registered_model_alias("tempcast-alpha", "champion")
+
+    again = retrain_flow(training=SMALL, data=data, out=out)
+    assert set(r.info.run_id for r in client.search_runs([experiment])) == set(runs)
+    assert {str(v) for v in client.get_registered_model("tempcast-alpha").aliases.values()} == {"1"}
+    assert client.get_run(alpha.info.run_id).data.tags["tempcast.promotion"].startswith("promoted")
+    assert list(again.table["model_version"]) == ["1", "1"]
+    assert (
+        pd.read_csv(tracking_store / "out" / "forecasts.csv")["model_version"].tolist() == [1] * 12
+    )

@@ -36,19 +36,25 @@ def quiet(_: str) -> None:
 @pytest.mark.parametrize(("timestep", "horizon"), [(18, 18), (12, 6), (6, 12)])
 def test_network_and_location_model_shapes(timestep, horizon):
     network = build_network(timestep, horizon, units=4)
-    model = location_model([network, network], Scaler(mean=15.0, std=5.0), timestep)
+    model = location_model([network, network], standard(15.0, 5.0), timestep, horizon)
     assert model.input_shape == (None, timestep, 1)
     assert model.output_shape == (None, horizon, 1)
     assert predict(model, np.zeros((3, timestep, 1))).shape == (3, horizon)
 
 
+def standard(mean: float, std: float) -> Scaler:
+    """A standardising scaler."""
+    return Scaler(levels=np.full(12, mean), std=std)
+
+
 def test_location_model_works_in_degrees_whatever_the_scaling():
     network = build_network(4, 2, units=2)
-    scaler = Scaler(mean=20.0, std=4.0)
+    scaler = standard(20.0, 4.0)
     raw = np.full((1, 4, 1), 24.0, dtype=np.float32)
-    wrapped = predict(location_model([network], scaler, 4), raw)
-    inner = predict(network, scaler.scale(raw))
-    assert wrapped == pytest.approx(scaler.unscale(inner), abs=1e-5)
+    wrapped = predict(location_model([network], scaler, 4, 2), raw)
+    months = np.zeros((1, 4), dtype=int)
+    inner = predict(network, scaler.scale(raw[..., 0], months)[..., None])
+    assert wrapped == pytest.approx(scaler.unscale(inner, months[:, :2]), abs=1e-5)
 
 
 def test_a_few_epochs_reduce_the_training_loss():
