@@ -32,3 +32,30 @@ def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path):
             "baseline_climatology_mae",
             "baseline_seasonal_naive_mae",
         }
+
+
+def test_backtest_benchmark_summarises_a_tiny_backfill(tmp_path):
+    from benchmarks.backtest import backtest
+
+    frame = synthetic_observations(("Alpha", "Bravo"), "2009-01-01", "2013-12-31")
+    data = write_observations(frame, tmp_path / "obs.csv")
+    options = [
+        "--data",
+        str(data),
+        "--timestep",
+        "6",
+        "--horizon",
+        "6",
+        "--units",
+        "4",
+        "--epochs",
+        "1",
+    ]
+    result = backtest(tmp_path / "run", "2013-05", "2013-06", [*options, "--ensemble", "1"])
+    assert (result["origins"], result["locations"]) == (2, 2)
+    assert [row["step"] for row in result["by_step"]] == [1, 2, 3, 4, 5, 6]
+    assert set(result["overall"]) == {
+        "mae",
+        "baseline_climatology_mae",
+        "baseline_seasonal_naive_mae",
+    }
