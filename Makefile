@@ -10,7 +10,7 @@ UI_PORT ?= 5000
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -e ".[dev]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv with the project and its dev extra

@@ -7,11 +7,12 @@ MinTemp <= MaxTemp, one row per Date and Location.
 """
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 TEMPERATURE_COLUMNS = ("MinTemp", "MaxTemp")
 TEMPERATURE_RANGE = (-30.0, 60.0)
@@ -22,6 +23,7 @@ LOCATION_PATTERN = re.compile(r"[A-Za-z0-9]+(?:[ -][A-Za-z0-9]+)*")
 REJECTION_REASONS = (
     "invalid_date",
     "invalid_location",
+    "location_spelling",
     "not_finite:MinTemp",
     "not_finite:MaxTemp",
     "out_of_range:MinTemp",
@@ -52,6 +54,24 @@ def location_is_valid(locations: pd.Series) -> pd.Series:
     return locations.isin(valid_names)
 
 
+def location_key(name: str) -> str:
+    """What a name is known by downstream (registry names are lower case, spaces as hyphens)."""
+    return name.lower().replace(" ", "-")
+
+
+def location_spelling_is_usual(locations: pd.Series) -> pd.Series:
+    """False for a spelling of a station name that another, more frequent spelling shares the
+    same key with ('alice springs' beside 'Alice Springs'): the two would share one registered
+    model and one output name, so only the usual spelling is kept (ties: the first in order)."""
+    counts = locations.value_counts(sort=False)
+    counts = counts[[is_station_name(name) for name in counts.index]]
+    ranked = counts.rename_axis("name").reset_index(name="rows")
+    ranked["key"] = ranked["name"].map(location_key)
+    usual = ranked.sort_values(["key", "rows", "name"], ascending=[True, False, True])
+    keep = set(usual.drop_duplicates("key")["name"])
+    return locations.isin(keep) | ~location_is_valid(locations)
+
+
 def temperature_is_finite(frame: pd.DataFrame, column: str) -> pd.Series:
     """True where the temperature is either missing (empty/NA) or a finite number."""
     return frame[missing_flag(column)] | np.isfinite(frame[column])
@@ -70,7 +90,9 @@ def min_not_above_max(frame: pd.DataFrame) -> pd.Series:
 
 def row_is_valid(frame: pd.DataFrame) -> pd.Series:
     """True where a row passes every row-level rule (the duplicate rules compare only such rows)."""
-    valid = frame["Date"].notna() & location_is_valid(frame["Location"]) & min_not_above_max(frame)
+    locations = frame["Location"]
+    valid = frame["Date"].notna() & location_is_valid(locations) & min_not_above_max(frame)
+    valid &= location_spelling_is_usual(locations)
     for column in TEMPERATURE_COLUMNS:
         valid &= temperature_is_finite(frame, column) & temperature_in_range(frame, column)
     return valid
@@ -97,69 +119,62 @@ def duplicate_status(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     )
 
 
-class ParsedObservations(pa.DataFrameModel):
-    """Rows as parsed from the file: NaT/NaN where a value could not be read, flags for empty/NA."""
-
-    line: Series[int]
-    Date: Series[pd.Timestamp] = pa.Field(nullable=True)
-    Location: Series[str]
-    MinTemp: Series[float] = pa.Field(nullable=True)
-    MaxTemp: Series[float] = pa.Field(nullable=True)
-    MinTemp_missing: Series[bool]
-    MaxTemp_missing: Series[bool]
-
-    @pa.check("Date", name="invalid_date", ignore_na=False)
-    def _real_calendar_date(cls, dates: Series[pd.Timestamp]) -> Series[bool]:
-        return dates.notna()
-
-    @pa.check("Location", name="invalid_location", ignore_na=False)
-    def _plain_station_name(cls, locations: Series[str]) -> Series[bool]:
-        return location_is_valid(locations)
-
-    @pa.dataframe_check(name="not_finite:MinTemp", ignore_na=False)
-    def _min_finite(cls, frame: pd.DataFrame) -> Series[bool]:
-        return temperature_is_finite(frame, "MinTemp")
-
-    @pa.dataframe_check(name="not_finite:MaxTemp", ignore_na=False)
-    def _max_finite(cls, frame: pd.DataFrame) -> Series[bool]:
-        return temperature_is_finite(frame, "MaxTemp")
-
-    @pa.dataframe_check(name="out_of_range:MinTemp", ignore_na=False)
-    def _min_in_range(cls, frame: pd.DataFrame) -> Series[bool]:
-        return temperature_in_range(frame, "MinTemp")
-
-    @pa.dataframe_check(name="out_of_range:MaxTemp", ignore_na=False)
-    def _max_in_range(cls, frame: pd.DataFrame) -> Series[bool]:
-        return temperature_in_range(frame, "MaxTemp")
-
-    @pa.dataframe_check(name="min_above_max", ignore_na=False)
-    def _min_not_above_max(cls, frame: pd.DataFrame) -> Series[bool]:
-        return min_not_above_max(frame)
-
-    @pa.dataframe_check(name="duplicate", ignore_na=False)
-    def _not_extra_copy(cls, frame: pd.DataFrame) -> Series[bool]:
-        return ~duplicate_status(frame)[0]
-
-    @pa.dataframe_check(name="conflicting_duplicate", ignore_na=False)
-    def _not_conflicting(cls, frame: pd.DataFrame) -> Series[bool]:
-        return ~duplicate_status(frame)[1]
+def _check(function: Callable[[Any], Any], name: str) -> pa.Check:
+    """A named check that also sees null values (a missing value must not pass silently)."""
+    return pa.Check(function, name=name, ignore_na=False)
 
 
-class Observations(pa.DataFrameModel):
-    """Accepted daily observations: the input contract of the monthly step."""
+def _temperature_checks(
+    rule: Callable[[pd.DataFrame, str], pd.Series], name: str
+) -> list[pa.Check]:
+    """One frame-level check per temperature column, named `name:column`."""
+    return [
+        _check(lambda frame, column=column: rule(frame, column), f"{name}:{column}")
+        for column in TEMPERATURE_COLUMNS
+    ]
 
-    Date: Series[pd.Timestamp]
-    Location: Series[str]
-    MinTemp: Series[float] = pa.Field(ge=TEMPERATURE_RANGE[0], le=TEMPERATURE_RANGE[1])
-    MaxTemp: Series[float] = pa.Field(ge=TEMPERATURE_RANGE[0], le=TEMPERATURE_RANGE[1])
 
-    class Config:
-        unique = KEY_COLUMNS
+# Schemas are built as DataFrameSchema objects rather than DataFrameModel classes: a model's first
+# use makes pandera import the typing modules of every installed backend (dask among them), about
+# two seconds that the first ingest of a process would pay.
+ParsedObservations = pa.DataFrameSchema(
+    name="ParsedObservations",
+    description="Rows as parsed: NaT/NaN where a value could not be read, flags for empty/NA.",
+    columns={
+        "record": pa.Column(int),
+        "Date": pa.Column(
+            pd.Timestamp, _check(lambda dates: dates.notna(), "invalid_date"), nullable=True
+        ),
+        "Location": pa.Column(
+            str,
+            [
+                _check(location_is_valid, "invalid_location"),
+                _check(location_spelling_is_usual, "location_spelling"),
+            ],
+        ),
+        "MinTemp": pa.Column(float, nullable=True),
+        "MaxTemp": pa.Column(float, nullable=True),
+        "MinTemp_missing": pa.Column(bool),
+        "MaxTemp_missing": pa.Column(bool),
+    },
+    checks=[
+        *_temperature_checks(temperature_is_finite, "not_finite"),
+        *_temperature_checks(temperature_in_range, "out_of_range"),
+        _check(min_not_above_max, "min_above_max"),
+        _check(lambda frame: ~duplicate_status(frame)[0], "duplicate"),
+        _check(lambda frame: ~duplicate_status(frame)[1], "conflicting_duplicate"),
+    ],
+)
 
-    @pa.check("Location", name="plain_station_name", ignore_na=False)
-    def _plain_station_name(cls, locations: Series[str]) -> Series[bool]:
-        return location_is_valid(locations)
-
-    @pa.dataframe_check(name="min_not_above_max", ignore_na=False)
-    def _min_not_above_max(cls, frame: pd.DataFrame) -> Series[bool]:
-        return min_not_above_max(frame)
+Observations = pa.DataFrameSchema(
+    name="Observations",
+    description="Accepted daily observations: the input contract of the monthly step.",
+    columns={
+        "Date": pa.Column(pd.Timestamp),
+        "Location": pa.Column(str, _check(location_is_valid, "plain_station_name")),
+        "MinTemp": pa.Column(float, pa.Check.in_range(*TEMPERATURE_RANGE)),
+        "MaxTemp": pa.Column(float, pa.Check.in_range(*TEMPERATURE_RANGE)),
+    },
+    checks=[_check(min_not_above_max, "min_not_above_max")],
+    unique=KEY_COLUMNS,
+)

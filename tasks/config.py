@@ -103,7 +103,7 @@ RECIPES: dict[str, dict] = {
         "patience": None,
         "shuffle": True,
         "strategy": "global",
-        "ensemble": 4,
+        "ensemble": 1,
     },
 }
 

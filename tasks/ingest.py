@@ -6,6 +6,7 @@ a temperature (empty/NA, counted but not used), so that
 rows_read == rows_accepted + rows_rejected + rows_missing_temperature.
 """
 
+import csv
 import gzip
 import os
 import zlib
@@ -33,7 +34,7 @@ DEFAULT_DATA_PATHS = (Path("data/weatherAUS.csv"), Path("../shared/data/weatherA
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 GZIP_MAGIC = b"\x1f\x8b"
 DATE_FORMAT = "%Y-%m-%d"
-FIRST_DATA_LINE = 2  # line 1 of the file is the header
+FIRST_RECORD = 1  # data records are numbered from 1; the header is not one
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,21 @@ def _undecodable(path: Path, error: UnicodeDecodeError) -> TempcastError:
     return TempcastError(f"data file {path}: not UTF-8 text (byte 0x{byte} cannot be decoded)")
 
 
+def _refuse_repeated_columns(path: Path) -> None:
+    """A required column named twice in the header makes the file ambiguous: refuse it.
+
+    pandas renames a repeated column ('Date' -> 'Date.1'), so the header is read here as it is.
+    """
+    opener = gzip.open if _compression(path) == "gzip" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        header = [name.strip() for name in next(csv.reader(handle), [])]
+    for name in REQUIRED_COLUMNS:
+        if header.count(name) > 1:
+            raise TempcastError(
+                f"data file {path}: required column {name!r} appears more than once"
+            )
+
+
 def read_raw_observations(path: Path, nrows: int | None = None) -> pd.DataFrame:
     """Read the required columns as untouched strings, in any order, ignoring other columns.
 
@@ -122,6 +138,7 @@ def read_raw_observations(path: Path, nrows: int | None = None) -> pd.DataFrame:
             keep_default_na=False,
             na_filter=False,
             usecols=lambda name: name.strip() in REQUIRED_COLUMNS,
+            index_col=False,  # a row longer than the header must not turn a column into the index
             compression=_compression(path),
             encoding="utf-8-sig",
             nrows=nrows,
@@ -134,14 +151,13 @@ def read_raw_observations(path: Path, nrows: int | None = None) -> pd.DataFrame:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise TempcastError(f"data file {path}: not a readable CSV file ({reason})") from None
     frame.columns = [name.strip() for name in frame.columns]
+    _refuse_repeated_columns(path)
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
         raise TempcastError(
             f"data file {path}: required column {missing[0]!r} is missing"
             f" (needs {', '.join(REQUIRED_COLUMNS)})"
         )
-    if frame.columns.duplicated().any():
-        raise TempcastError(f"data file {path}: a required column appears more than once")
     if frame.empty:
         raise TempcastError(f"data file {path}: has a header but no data rows")
     return frame[list(REQUIRED_COLUMNS)]
@@ -175,7 +191,7 @@ def parse_observations(raw: pd.DataFrame) -> pd.DataFrame:
     stripped = raw.apply(lambda column: column.str.strip())
     parsed = pd.DataFrame(
         {
-            "line": raw.index.to_numpy() + FIRST_DATA_LINE,
+            "record": raw.index.to_numpy() + FIRST_RECORD,
             "Date": pd.to_datetime(stripped["Date"], format=DATE_FORMAT, errors="coerce"),
             "Location": stripped["Location"],
         },
@@ -227,7 +243,7 @@ def validate_observations(raw: pd.DataFrame, path: Path) -> IngestResult:
         )
     )
     rejects = raw.loc[reasons.index].astype(str)
-    rejects.insert(0, "line", parsed.loc[reasons.index, "line"])
+    rejects.insert(0, "record", parsed.loc[reasons.index, "record"])
     rejects["reason"] = reasons
     return IngestResult(
         path=path,

@@ -16,7 +16,7 @@ from tests.synthetic import synthetic_observations, write_observations
 from tests.test_promotion import register
 from tests.test_training import prepared_table
 
-SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=2)
+SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=1)
 
 
 @pytest.fixture

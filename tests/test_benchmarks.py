@@ -17,7 +17,18 @@ def test_prepare_benchmark_runs_on_the_real_file():
 def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path):
     frame = synthetic_observations(("Alpha", "Bravo", "Charlie"), "2009-01-01", "2013-12-31")
     data = write_observations(frame, tmp_path / "obs.csv")
-    common = ["--data", str(data), "--timestep", "6", "--horizon", "6", "--units", "4"]
+    common = [
+        "--data",
+        str(data),
+        "--timestep",
+        "6",
+        "--horizon",
+        "6",
+        "--units",
+        "4",
+        "--ensemble",
+        "1",
+    ]
     result = compare(tmp_path / "runs", ["Alpha", "Bravo"], [*common, "--epochs", "1"], [])
     assert result["locations"] == 3
     assert result["article_seconds_per_location"] > 0 and result["default_retrain_seconds"] > 0

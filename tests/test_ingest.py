@@ -13,7 +13,7 @@ from tasks.ingest import (
     read_raw_observations,
     resolve_data_path,
 )
-from tests.synthetic import synthetic_observations, write_lines, write_observations
+from tests.synthetic import HEADER, synthetic_observations, write_lines, write_observations
 
 GOOD = "2017-01-01,Albury,10.5,20.5"
 
@@ -54,7 +54,7 @@ def test_each_row_level_problem_is_rejected_with_its_reason(tmp_path, row, reaso
     result = ingest_lines(tmp_path, GOOD, row)
     assert result.rows_accepted == 1
     assert result.rejects["reason"].tolist() == [reason]
-    assert result.rejects["line"].tolist() == [3]
+    assert result.rejects["record"].tolist() == [2]
     assert_reconciled(result)
 
 
@@ -83,7 +83,7 @@ def test_extra_exact_copies_are_rejected_and_one_is_kept(tmp_path):
     )
     assert result.rows_accepted == 2
     assert result.rejects["reason"].tolist() == ["duplicate", "duplicate"]
-    assert result.rejects["line"].tolist() == [3, 4]
+    assert result.rejects["record"].tolist() == [2, 3]
 
 
 def test_rows_sharing_date_and_location_with_different_values_are_all_rejected(tmp_path):
@@ -195,3 +195,37 @@ def test_data_path_lookup_order(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     local = write_lines(tmp_path / "data" / "weatherAUS.csv", GOOD)
     assert resolve_data_path() == local.resolve()
+
+
+@pytest.mark.parametrize("extra", [",x", ",x,y"])
+def test_a_first_row_longer_than_the_header_does_not_shift_the_columns(tmp_path, extra):
+    # Regression (found by the property tests): pandas took the leading field(s) of such a file as
+    # the index, shifting the values by a column, and ingest then failed with a TypeError instead
+    # of a TempcastError. Fields past the header are now ignored like any other unused column.
+    result = ingest_lines(tmp_path, GOOD + extra, "2017-01-02,Albury,1,2")
+    assert result.rows_accepted == 2 and result.rows_rejected == 0
+    first = result.accepted.iloc[0]
+    assert (str(first["Date"].date()), first["Location"], first["MinTemp"], first["MaxTemp"]) == (
+        "2017-01-01",
+        "Albury",
+        10.5,
+        20.5,
+    )
+
+
+def test_a_rarer_spelling_of_a_station_name_is_rejected(tmp_path):
+    result = ingest_lines(
+        tmp_path,
+        "2017-01-01,Alice Springs,10,20",
+        "2017-01-02,Alice Springs,11,21",
+        "2017-01-03,alice-springs,12,22",
+        "2017-01-03,Darwin,22,32",
+    )
+    assert sorted(result.accepted["Location"].unique()) == ["Alice Springs", "Darwin"]
+    assert result.rejects[["record", "reason"]].values.tolist() == [[3, "location_spelling"]]
+
+
+def test_a_required_column_named_twice_is_refused(tmp_path):
+    path = write_lines(tmp_path / "twice.csv", GOOD + ",2017-01-02", header=HEADER + ",Date")
+    with pytest.raises(TempcastError, match="required column 'Date' appears more than once"):
+        check_data_file(path)

@@ -11,7 +11,7 @@ from flows.retrain import retrain_flow
 from tasks.config import TrainingOverrides
 from tests.synthetic import synthetic_observations, write_observations
 
-SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=2)
+SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=1)
 
 
 def holdout_mae(version: str, monthly: pd.DataFrame, location: str) -> float:

@@ -39,7 +39,7 @@ METRICS = {
     "loss",
     "val_loss",
 }
-SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=2)
+SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=1)
 
 
 @pytest.fixture
