@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 
 from flows.runners import RunnerKind, fan_out_runner
 from flows.train import LocationsFailed, outcome
-from tasks.backfill import OriginResult, backtest_origin_task, prepare_origins, publish_backtest
+from tasks.backfill import OriginResult, backtest_origin, prepare_origins, publish_backtest
 from tasks.backtest import BACKTEST_COLUMNS, expand_range, overall, truth_table
 from tasks.config import RecipeName, SelectionMethod, TrainingOverrides, training_config
 from tasks.datasets import choose_locations
@@ -92,7 +92,7 @@ def backfill_flow(
     with fan_out_runner(task_runner, concurrency, dask_address) as runner:
         futures = [
             runner.submit(
-                backtest_origin_task,
+                backtest_origin,
                 parameters={
                     "origin": origin,
                     "locations": chosen,

@@ -6,6 +6,7 @@ traceback, and the process exits with status 2.
 """
 
 import functools
+import importlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -221,6 +222,23 @@ def run_and_print(run: Callable[[], object]) -> object:
         raise
 
 
+def run_training_flow(
+    module: str,
+    location: list[str] | None,
+    all_locations: bool,
+    data: Path | None,
+    **parameters: object,
+) -> object:
+    """What train, retrain and backfill share: check the options and the data file, quiet
+    expected errors, import the flow (and TensorFlow) only now, run it, print partial results."""
+    if location and all_locations:
+        raise TempcastError("use either --location or --all, not both")
+    path = checked_data_path(data)
+    quiet_expected_errors()
+    flow = getattr(importlib.import_module(f"flows.{module}"), f"{module}_flow")
+    return run_and_print(lambda: flow(locations=location or None, data=str(path), **parameters))
+
+
 @app.command()
 @training_options
 def train(
@@ -236,25 +254,20 @@ def train(
     training: TrainingOverrides | None = None,
 ) -> None:
     """Train, evaluate, track and register a model per location."""
-    if location and all_locations:
-        raise TempcastError("use either --location or --all, not both")
-    path = checked_data_path(data)
-    quiet_expected_errors()
-    from flows.train import train_flow
     from tasks.reporting import format_table
 
-    table = run_and_print(
-        lambda: train_flow(
-            locations=location or None,
-            recipe=recipe,
-            selection=selection,
-            training=training,
-            task_runner=task_runner,
-            concurrency=concurrency,
-            dask_address=dask_address,
-            data=str(path),
-            out=str(out),
-        )
+    table = run_training_flow(
+        "train",
+        location,
+        all_locations,
+        data,
+        recipe=recipe,
+        selection=selection,
+        training=training,
+        task_runner=task_runner,
+        concurrency=concurrency,
+        dask_address=dask_address,
+        out=str(out),
     )
     typer.echo(format_table(table))
     typer.echo(f"Metrics in {out}/metrics.csv. {UI_HINT}")
@@ -289,27 +302,22 @@ def retrain(
     training: TrainingOverrides | None = None,
 ) -> None:
     """The monthly job: retrain, promote better models, forecast the next months."""
-    if location and all_locations:
-        raise TempcastError("use either --location or --all, not both")
-    path = checked_data_path(data)
-    quiet_expected_errors()
-    from flows.retrain import retrain_flow
     from tasks.reporting import format_table
 
-    result = run_and_print(
-        lambda: retrain_flow(
-            as_of=as_of,
-            locations=location or None,
-            recipe=recipe,
-            selection=selection,
-            training=training,
-            force=force,
-            task_runner=task_runner,
-            concurrency=concurrency,
-            dask_address=dask_address,
-            data=str(path),
-            out=str(out),
-        )
+    result = run_training_flow(
+        "retrain",
+        location,
+        all_locations,
+        data,
+        as_of=as_of,
+        recipe=recipe,
+        selection=selection,
+        training=training,
+        force=force,
+        task_runner=task_runner,
+        concurrency=concurrency,
+        dask_address=dask_address,
+        out=str(out),
     )
     typer.echo(format_table(result.table))
     if result.as_of.stale:
@@ -342,27 +350,21 @@ def backfill(
     training: TrainingOverrides | None = None,
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
-    if location and all_locations:
-        raise TempcastError("use either --location or --all, not both")
-    path = checked_data_path(data)
-    quiet_expected_errors()
-    from flows.backfill import backfill_flow
-
-    result = run_and_print(
-        lambda: backfill_flow(
-            start=start,
-            end=end,
-            locations=location or None,
-            recipe=recipe,
-            selection=selection,
-            training=training,
-            force=force,
-            concurrency=concurrency,
-            task_runner=task_runner,
-            dask_address=dask_address,
-            data=str(path),
-            out=str(out),
-        )
+    result = run_training_flow(
+        "backfill",
+        location,
+        all_locations,
+        data,
+        start=start,
+        end=end,
+        recipe=recipe,
+        selection=selection,
+        training=training,
+        force=force,
+        concurrency=concurrency,
+        task_runner=task_runner,
+        dask_address=dask_address,
+        out=str(out),
     )
     typer.echo(result.summaries["by_step"].round(3).to_string(index=False))
     typer.echo(

@@ -102,6 +102,7 @@ def _track_unit(
     return rows
 
 
+@task(name="backtest-origin", cache_policy=NO_CACHE)
 def backtest_origin(
     origin: Origin,
     locations: list[str],
@@ -112,7 +113,7 @@ def backtest_origin(
     range_label: str,
     force: bool,
 ) -> OriginResult:
-    """Every unit of one as_of: reuse what is done, train and track the rest."""
+    """Prefect task: every unit of one as_of; reuse what is done, train and track the rest."""
     log = get_run_logger().info
     result = OriginResult(origin.as_of)
     present = [name for name in locations if name in origin.prepared.locations]
@@ -154,23 +155,6 @@ def backtest_origin(
         result.rows.append(rows[BACKTEST_COLUMNS])
         result.trained.append(name)
     return result
-
-
-@task(name="backtest-origin", cache_policy=NO_CACHE)
-def backtest_origin_task(
-    origin: Origin,
-    locations: list[str],
-    config: TrainingConfig,
-    selection: str,
-    truth: pd.DataFrame,
-    parent_run_id: str,
-    range_label: str,
-    force: bool,
-) -> OriginResult:
-    """Prefect task: one origin of a backfill."""
-    return backtest_origin(
-        origin, locations, config, selection, truth, parent_run_id, range_label, force
-    )
 
 
 @task(name="publish-backtest", cache_policy=NO_CACHE)
