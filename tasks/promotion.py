@@ -97,8 +97,10 @@ def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
     """Prefect task: re-score the champion, decide, then move the aliases and tag the decision.
 
     A decision already recorded for this run is returned as it is (a repeated or resumed flow
-    decides once). If another run moved `champion` while this one was scoring, it scores the
-    new champion and decides again, so concurrent retrains compare against what is current.
+    decides once), and a version already champion without one was promoted by an attempt that
+    stopped before recording it. If another run moved `champion` while this one was scoring, it
+    scores the new champion and decides again, so concurrent retrains compare against what is
+    current.
     """
     version, mae = tracked.model_version, tracked.metrics["test_mae"]
     recorded = recorded_decision(tracked.run_id)
@@ -106,8 +108,12 @@ def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
         return Decision(data.location, version, mae, None, None, *recorded)
     for _ in range(MAX_ATTEMPTS):
         champion = score_champion(data)
-        promoted, reason = decide(tracked.metrics, champion)
         seen = champion.version if champion else None
+        if seen == version:  # an earlier attempt moved `champion` here, then could not record why
+            champion = None
+            promoted, reason = True, "promoted: made champion by an interrupted earlier attempt"
+        else:
+            promoted, reason = decide(tracked.metrics, champion)
         if record_decision(
             data.location, version, tracked.run_id, promoted, reason, champion, seen
         ):

@@ -6,13 +6,14 @@ in worker threads). Child runs carry the same parameter and metric names, so the
 compare view lines them up. Each location's model is registered as `tempcast-<location>`.
 """
 
+import contextlib
 import functools
 import io
 import os
 import socket
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -282,6 +283,21 @@ def owner_tags() -> dict[str, str]:
     return {"tempcast.host": socket.gethostname(), "tempcast.pid": str(os.getpid())}
 
 
+_OPEN_RUNS: set[str] = set()  # the child runs this process is logging right now
+
+
+@contextlib.contextmanager
+def _child_run(**kwargs: Any) -> Iterator[Any]:
+    """mlflow.start_run, the run counted as open in this process while it lasts: a RUNNING run
+    of this process that is not open was left by an attempt that could not end it."""
+    with mlflow.start_run(**kwargs) as run:
+        _OPEN_RUNS.add(run.info.run_id)
+        try:
+            yield run
+        finally:
+            _OPEN_RUNS.discard(run.info.run_id)
+
+
 @names_the_store
 def log_location_run(
     parent_run_id: str,
@@ -308,7 +324,7 @@ def log_location_run(
         "tempcast.location": location,
         "tempcast.as_of": context.as_of,
     }
-    with mlflow.start_run(
+    with _child_run(
         experiment_id=experiment_id(),
         run_name=location,
         nested=True,
@@ -380,10 +396,15 @@ def _process_alive(pid: int) -> bool:
 
 def is_abandoned(run: Any, now_ms: int | None = None) -> bool:
     """True for a RUNNING run whose process is gone: same host and its pid no longer alive, or
-    older than CRASH_LEASE_SECONDS (a process on another host cannot be asked)."""
+    older than CRASH_LEASE_SECONDS (a process on another host cannot be asked). A run of this
+    very process is abandoned unless it is open (an earlier attempt in this process failed, say
+    while the store was unreachable, and could not end it)."""
     tags = run.data.tags
     if tags.get("tempcast.host") == socket.gethostname() and tags.get("tempcast.pid", "").isdigit():
-        return not _process_alive(int(tags["tempcast.pid"]))
+        pid = int(tags["tempcast.pid"])
+        if pid == os.getpid():
+            return run.info.run_id not in _OPEN_RUNS
+        return not _process_alive(pid)
     age = ((now_ms or _now_ms()) - run.info.start_time) / 1000
     return age > CRASH_LEASE_SECONDS
 
