@@ -9,6 +9,7 @@ import functools
 import importlib
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -383,10 +384,25 @@ def serve() -> None:
     serve_deployments()
 
 
+DEBUG_VARIABLE = "TEMPCAST_DEBUG"
+
+
 def main() -> None:
-    """Console entry point: run the app, turning TempcastError into one line and exit status 2."""
+    """Console entry point: run the app. A TempcastError (the user's to fix) is one line and exit
+    status 2; any other failure is one line naming its type and exit status 1, with the
+    traceback only when $TEMPCAST_DEBUG is set (the Prefect run log keeps the details)."""
     try:
         app()
     except TempcastError as error:
         typer.echo(f"tempcast: error: {error}", err=True)
         raise SystemExit(2) from None
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        typer.echo(
+            f"tempcast: failed: {type(error).__name__}: {first_line}"
+            f" (set {DEBUG_VARIABLE}=1 for the traceback)",
+            err=True,
+        )
+        raise SystemExit(1) from None

@@ -12,6 +12,9 @@ OFFLINE_ENVIRONMENT = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "3",
+    # Prefect's temporary API may take longer than its 20 s default to start on a busy machine
+    # (two commands at once, say); waiting longer beats failing.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 for _name, _value in OFFLINE_ENVIRONMENT.items():

@@ -18,6 +18,7 @@ from tasks.tracking import (
     TrackedLocation,
     champion_version,
     load_version,
+    promotion_lock,
     record_decision,
     recorded_decision,
 )
@@ -84,9 +85,6 @@ def score_champion(data: LocationData) -> ChampionScore | None:
     return ChampionScore(version, error_metrics(actual, forecast)["mae"])
 
 
-MAX_ATTEMPTS = 5
-
-
 @task(
     name="promote",
     cache_policy=NO_CACHE,
@@ -94,19 +92,18 @@ MAX_ATTEMPTS = 5
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
 )
 def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
-    """Prefect task: re-score the champion, decide, then move the aliases and tag the decision.
+    """Prefect task: under the location's promotion lock, re-score the champion, decide, move
+    the aliases and tag the decision.
 
     A decision already recorded for this run is returned as it is (a repeated or resumed flow
     decides once), and a version already champion without one was promoted by an attempt that
-    stopped before recording it. If another run moved `champion` while this one was scoring, it
-    scores the new champion and decides again, so concurrent retrains compare against what is
-    current.
+    stopped before recording it.
     """
     version, mae = tracked.model_version, tracked.metrics["test_mae"]
-    recorded = recorded_decision(tracked.run_id)
-    if recorded is not None:
-        return Decision(data.location, version, mae, None, None, *recorded)
-    for _ in range(MAX_ATTEMPTS):
+    with promotion_lock(data.location):
+        recorded = recorded_decision(tracked.run_id)
+        if recorded is not None:
+            return Decision(data.location, version, mae, None, None, *recorded)
         champion = score_champion(data)
         seen = champion.version if champion else None
         if seen == version:  # an earlier attempt moved `champion` here, then could not record why
@@ -114,16 +111,7 @@ def promote(data: LocationData, tracked: TrackedLocation) -> Decision:
             promoted, reason = True, "promoted: made champion by an interrupted earlier attempt"
         else:
             promoted, reason = decide(tracked.metrics, champion)
-        if record_decision(
-            data.location, version, tracked.run_id, promoted, reason, champion, seen
-        ):
-            return Decision(
-                data.location,
-                version,
-                mae,
-                seen,
-                champion.mae if champion else None,
-                promoted,
-                reason,
-            )
-    raise RuntimeError(f"the champion of {data.location} kept changing during promotion")
+        record_decision(data.location, version, tracked.run_id, promoted, reason, champion)
+    return Decision(
+        data.location, version, mae, seen, champion.mae if champion else None, promoted, reason
+    )

@@ -92,9 +92,9 @@ class TrackedLocation:
 
 
 def _first_line(error: BaseException) -> str:
-    """The first line of an error's message, at most 300 characters."""
+    """The first line of an error's message, at most 400 characters."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text[:300]
+    return text if len(text) <= 400 else text[:400] + "…"
 
 
 def names_the_store(function: Callable[P, R]) -> Callable[P, R]:
@@ -470,25 +470,67 @@ def load_version(location: str, version: str) -> Any:
     )
 
 
+LOCK_PREFIX = "tempcast.lock."  # a dot never occurs in a location's registered model name
+LOCK_LEASE_SECONDS = 600
+LOCK_WAIT_SECONDS = 600
+
+
+@names_the_store
+def _take_lock(client: MlflowClient, name: str) -> bool:
+    """Create the lock's registered model (the registry refuses a second one with the same
+    name); remove it instead when its holder has held it past the lease (a crashed process)."""
+    try:
+        client.create_registered_model(
+            name,
+            tags={**owner_tags(), "taken_ms": str(_now_ms())},
+            description="tempcast promotion lock: one promotion of this location at a time",
+        )
+        return True
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    with contextlib.suppress(MlflowException):  # it may just have been released
+        taken = int(client.get_registered_model(name).tags.get("taken_ms", "0"))
+        if _now_ms() - taken > LOCK_LEASE_SECONDS * 1000:
+            client.delete_registered_model(name)
+    return False
+
+
+@contextlib.contextmanager
+def promotion_lock(location: str) -> Iterator[None]:
+    """Hold the location's promotion lock while deciding and moving aliases, so that two
+    retrains at once never compare against a champion the other is replacing. The lock is a
+    registered model named `tempcast.lock.<location>`; creating a name twice is refused
+    atomically by the registry, whichever store or server is behind it."""
+    client = mlflow_client()
+    name = LOCK_PREFIX + model_name(location).removeprefix(MODEL_PREFIX)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not _take_lock(client, name):
+        if time.monotonic() > deadline:
+            raise TempcastError(f"promotion lock {name} stayed taken for {LOCK_WAIT_SECONDS} s")
+        time.sleep(0.5)
+    try:
+        yield
+    finally:
+        _release_lock(client, name)
+
+
+@names_the_store
+def _release_lock(client: MlflowClient, name: str) -> None:
+    """Delete the lock's registered model."""
+    client.delete_registered_model(name)
+
+
 @names_the_store
 def record_decision(
-    location: str,
-    version: str,
-    run_id: str,
-    promoted: bool,
-    reason: str,
-    champion: Any,
-    seen: str | None,
-) -> bool:
-    """Apply a promotion decision, unless `champion` moved since it was read (`seen`): then
-    return False and change nothing, so that the caller decides again.
+    location: str, version: str, run_id: str, promoted: bool, reason: str, champion: Any
+) -> None:
+    """Apply a promotion decision (under the location's promotion lock).
 
     Order: `champion` (when promoted), then `challenger`, then the decision tags, which mark the
     run's promotion as complete. The version's run is already finished, so no alias ever points
     to a version whose run did not finish.
     """
-    if champion_version(location) != seen:
-        return False
     client = mlflow_client()
     name = model_name(location)
     if promoted:
@@ -500,7 +542,6 @@ def record_decision(
         client.log_metric(run_id, "champion_holdout_mae", float(champion.mae))
     client.set_tag(run_id, PROMOTION_TAG, reason)
     client.set_tag(run_id, PROMOTED_TAG, str(promoted).lower())
-    return True
 
 
 @names_the_store

@@ -98,3 +98,25 @@ def test_aliases_and_tags_follow_the_decisions(tracking_store):
     )
     promoted, champion, tag, _ = step(math.nan)  # a broken model
     assert (promoted, champion) == (False, "4") and tag.startswith("not promoted: non-finite")
+
+
+def test_two_promotions_at_once_keep_the_better_model(tracking_store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = location_data(prepared_table(("Alpha",), months=48), "Alpha", 6, 6)
+    actual = float(np.mean(data.split.test.y))
+    context = RunContext(training_config("default"), "auto", data.as_of, "digest", "retrain")
+    parent = start_parent_run("test", {}, {})
+    better, worse = (
+        register(actual + 1, parent, data, context),
+        register(actual + 3, parent, data, context),
+    )
+    with ThreadPoolExecutor(2) as pool:
+        decisions = list(pool.map(lambda tracked: promote.fn(data, tracked), [worse, better]))
+    client = MlflowClient()
+    assert (
+        str(client.get_registered_model("tempcast-alpha").aliases["champion"])
+        == better.model_version
+    )
+    assert sum(d.reason.startswith("promoted: no champion yet") for d in decisions) == 1
+    assert client.search_registered_models(filter_string="name LIKE 'tempcast.lock%'") == []
