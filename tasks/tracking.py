@@ -394,19 +394,21 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def is_abandoned(run: Any, now_ms: int | None = None) -> bool:
-    """True for a RUNNING run whose process is gone: same host and its pid no longer alive, or
-    older than CRASH_LEASE_SECONDS (a process on another host cannot be asked). A run of this
-    very process is abandoned unless it is open (an earlier attempt in this process failed, say
-    while the store was unreachable, and could not end it)."""
-    tags = run.data.tags
+def owner_gone(tags: dict[str, str], since_ms: int, lease_seconds: float) -> bool | None:
+    """Whether the process named by owner tags is gone: asked directly on this host, else judged
+    by age (older than the lease). None when the owner is this very process."""
     if tags.get("tempcast.host") == socket.gethostname() and tags.get("tempcast.pid", "").isdigit():
         pid = int(tags["tempcast.pid"])
-        if pid == os.getpid():
-            return run.info.run_id not in _OPEN_RUNS
-        return not _process_alive(pid)
-    age = ((now_ms or _now_ms()) - run.info.start_time) / 1000
-    return age > CRASH_LEASE_SECONDS
+        return None if pid == os.getpid() else not _process_alive(pid)
+    return (_now_ms() - since_ms) / 1000 > lease_seconds
+
+
+def is_abandoned(run: Any) -> bool:
+    """True for a RUNNING run whose process is gone (see owner_gone). A run of this very process
+    is abandoned unless it is open (an earlier attempt in this process failed, say while the
+    store was unreachable, and could not end it)."""
+    gone = owner_gone(run.data.tags, run.info.start_time, CRASH_LEASE_SECONDS)
+    return run.info.run_id not in _OPEN_RUNS if gone is None else gone
 
 
 @names_the_store
@@ -478,7 +480,7 @@ LOCK_WAIT_SECONDS = 600
 @names_the_store
 def _take_lock(client: MlflowClient, name: str) -> bool:
     """Create the lock's registered model (the registry refuses a second one with the same
-    name); remove it instead when its holder has held it past the lease (a crashed process)."""
+    name); remove it instead when its holder is gone (a crashed or killed process)."""
     try:
         client.create_registered_model(
             name,
@@ -490,9 +492,9 @@ def _take_lock(client: MlflowClient, name: str) -> bool:
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     with contextlib.suppress(MlflowException):  # it may just have been released
-        taken = int(client.get_registered_model(name).tags.get("taken_ms", "0"))
-        if _now_ms() - taken > LOCK_LEASE_SECONDS * 1000:
-            client.delete_registered_model(name)
+        held = client.get_registered_model(name).tags
+        if owner_gone(held, int(held.get("taken_ms", "0")), LOCK_LEASE_SECONDS):
+            client.delete_registered_model(name)  # its holder crashed
     return False
 
 
