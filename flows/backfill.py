@@ -20,6 +20,7 @@ from tasks.datasets import choose_locations
 from tasks.ingest import ingest, resolve_data_path
 from tasks.outputs import ensure_folder
 from tasks.prepared import table_digest
+from tasks.reporting import format_summary
 from tasks.tracking import close_parent, start_parent
 from tasks.units import short_hash
 
@@ -95,7 +96,7 @@ def backfill_flow(
                 backtest_origin,
                 parameters={
                     "origin": origin,
-                    "locations": chosen,
+                    "locations": chosen if locations else None,
                     "config": config,
                     "selection": selection,
                     "truth": truth,
@@ -116,5 +117,6 @@ def backfill_flow(
     counts = {"units_trained": trained, "units_reused": reused}
     close_parent(parent_run_id, {}, {**overall(rows), **counts}, failures)
     if failures:
-        raise LocationsFailed(failures, summaries["by_location"])
+        by_step = summaries["by_step"]
+        raise LocationsFailed(failures, format_summary(by_step) if len(by_step) else "")
     return BackfillResult(rows, summaries, trained, reused)

@@ -213,13 +213,12 @@ def run_and_print(run: Callable[[], object]) -> object:
     """Run a training flow; when some locations failed, print the table of those that
     finished before the one-line error that names the others."""
     from flows.train import LocationsFailed
-    from tasks.reporting import format_table
 
     try:
         return run()
     except LocationsFailed as failed:
-        if len(failed.table):
-            typer.echo(format_table(failed.table))
+        if failed.finished:
+            typer.echo(failed.finished)
         raise
 
 
@@ -351,6 +350,8 @@ def backfill(
     training: TrainingOverrides | None = None,
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
+    from tasks.reporting import format_summary
+
     result = run_training_flow(
         "backfill",
         location,
@@ -367,7 +368,7 @@ def backfill(
         dask_address=dask_address,
         out=str(out),
     )
-    typer.echo(result.summaries["by_step"].round(3).to_string(index=False))
+    typer.echo(format_summary(result.summaries["by_step"]))
     typer.echo(
         f"{result.trained} units trained, {result.reused} reused; backtest rows in"
         f" {out}/backtest.csv, summaries by step and location beside it. {UI_HINT}"

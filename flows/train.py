@@ -23,7 +23,7 @@ from tasks.evaluation import evaluate
 from tasks.ingest import ingest, resolve_data_path
 from tasks.outputs import ensure_folder
 from tasks.prepared import Prepared
-from tasks.reporting import metrics_table, publish_metrics, summary_metrics
+from tasks.reporting import format_table, metrics_table, publish_metrics, summary_metrics
 from tasks.tracking import (
     RunContext,
     RunExtras,
@@ -38,16 +38,17 @@ from tasks.units import UNIT_TAG, plan_work
 
 
 class LocationsFailed(TempcastError):
-    """Some locations failed; carries the reasons and the table of those that finished."""
+    """Some locations failed; carries the reasons and the results of those that finished, as
+    the text to show before the error."""
 
-    def __init__(self, failures: dict[str, str], table: pd.DataFrame) -> None:
+    def __init__(self, failures: dict[str, str], finished: str) -> None:
         by_reason: dict[str, list[str]] = {}
         for name, reason in failures.items():
             by_reason.setdefault(reason, []).append(name)
         reasons = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())
         super().__init__(f"{len(failures)} location(s) failed: {reasons}")
         self.failures = failures
-        self.table = table
+        self.finished = finished
 
 
 def outcome(future: PrefectFuture) -> tuple[object | None, str | None]:
@@ -155,7 +156,7 @@ def finish(
     summary = {**summary_metrics(table), "locations_trained": len(table)}
     close_parent(parent_run_id, {"metrics.csv": table}, summary, failures)
     if failures:
-        raise LocationsFailed(failures, table)
+        raise LocationsFailed(failures, format_table(table) if len(table) else "")
 
 
 @flow(name="train", task_runner=ThreadPoolTaskRunner(max_workers=4))

@@ -31,7 +31,7 @@ from tasks.tracking import (
     log_location_run,
     read_artifact_table,
 )
-from tasks.training import TrainedModel, train_all
+from tasks.training import Log, TrainedModel, train_all
 from tasks.units import UNIT_TAG, plan_units, unit_key
 from tasks.windows import required_months
 
@@ -102,10 +102,16 @@ def _track_unit(
     return rows
 
 
+def log_dropped_locations(origin: Origin, log: Log) -> None:
+    """Say which locations the selection left out as of this origin, and why."""
+    for name, reason in origin.prepared.report["locations_dropped"].items():
+        log(f"as_of {origin.as_of}: {name} is not backfilled: {reason}")
+
+
 @task(name="backtest-origin", cache_policy=NO_CACHE)
 def backtest_origin(
     origin: Origin,
-    locations: list[str],
+    locations: list[str] | None,
     config: TrainingConfig,
     selection: str,
     truth: pd.DataFrame,
@@ -113,9 +119,13 @@ def backtest_origin(
     range_label: str,
     force: bool,
 ) -> OriginResult:
-    """Prefect task: every unit of one as_of; reuse what is done, train and track the rest."""
+    """Prefect task: every unit of one as_of (`locations`, or every location kept as of it
+    when None); reuse what is done, train and track the rest."""
     log = get_run_logger().info
     result = OriginResult(origin.as_of)
+    if locations is None:
+        log_dropped_locations(origin, log)
+        locations = list(origin.prepared.locations)
     present = [name for name in locations if name in origin.prepared.locations]
     for name in set(locations) - set(present):
         result.failures[name] = f"not in the data kept as of {origin.as_of}"

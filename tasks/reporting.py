@@ -71,3 +71,8 @@ def publish_metrics(table: pd.DataFrame, out: Path, key: str, description: str) 
         description=description,
     )
     return path
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """A backtest summary (MAE by step or by location) as aligned text."""
+    return summary.round(3).to_string(index=False)

@@ -8,6 +8,7 @@ per location.
 """
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ from tasks.windows import Windows
 
 Log = Callable[[str], None]
 History = dict[str, list[float]]
+
+
+# TensorFlow's and Keras' random state is global to the process: two threads seeding and
+# training at once would draw from each other's sequence, so seeded training takes turns.
+SEEDED_TRAINING = threading.Lock()
 
 
 class TrainingDiverged(RuntimeError):
@@ -254,9 +260,25 @@ def train_networks(
     config: TrainingConfig,
     label: str,
     log: Log,
+) -> tuple[list[keras.Model], History, int, float]:
+    """Train the ensemble on these locations, one training at a time in this process so that
+    the seed alone decides the result; returns the members, the history to report, the number
+    of epochs the members were finally trained for, and the seconds it took (not counting the
+    wait for another training)."""
+    with SEEDED_TRAINING:
+        start = time.perf_counter()
+        members, history, epochs = seeded_training(datasets, scalers, config, label, log)
+        return members, history, epochs, time.perf_counter() - start
+
+
+def seeded_training(
+    datasets: list[LocationData],
+    scalers: list[Scaler],
+    config: TrainingConfig,
+    label: str,
+    log: Log,
 ) -> tuple[list[keras.Model], History, int]:
-    """Train the ensemble on these locations; returns the members, the history to report and
-    the number of epochs the members were finally trained for."""
+    """Seed, then train the ensemble (see `train_networks`)."""
     if config.validation != "holdout":
         members = build_members(config)
         progress = ProgressLog(label, config.epochs, log)
@@ -292,11 +314,10 @@ def train_together(
 ) -> list[TrainedModel]:
     """One ensemble for all locations, wrapped per location with its own scaler."""
     scalers = [scaler_for(data, config) for data in datasets]
-    start = time.perf_counter()
-    members, history, epochs = train_networks(
+    members, history, epochs, seconds = train_networks(
         datasets, scalers, config, f"{len(datasets)} locations", log
     )
-    seconds = (time.perf_counter() - start) / len(datasets)
+    seconds /= len(datasets)
     return [
         TrainedModel(
             data.location,
@@ -313,9 +334,7 @@ def train_together(
 def train_alone(data: LocationData, config: TrainingConfig, log: Log) -> TrainedModel:
     """One ensemble for one location, as the recipe does."""
     scaler = scaler_for(data, config)
-    start = time.perf_counter()
-    members, history, epochs = train_networks([data], [scaler], config, data.location, log)
-    seconds = time.perf_counter() - start
+    members, history, epochs, seconds = train_networks([data], [scaler], config, data.location, log)
     model = location_model(members, scaler, config.timestep, config.horizon)
     return TrainedModel(data.location, model, history, seconds, scaler, epochs)
 

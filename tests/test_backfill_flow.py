@@ -7,6 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from flows.backfill import backfill_flow
+from flows.train import LocationsFailed
 from tasks.config import TrainingOverrides, training_config
 from tasks.datasets import location_data
 from tasks.errors import TempcastError
@@ -130,3 +131,24 @@ def test_bad_ranges_fail_before_any_training(observations, tracking_store, start
     with pytest.raises(TempcastError, match=message):
         run(observations, tracking_store, start=start, end=end)
     assert not (tracking_store / "mlflow.db").exists() or child_runs() == []
+
+
+def test_all_locations_means_those_kept_at_each_as_of(tracking_store):
+    frame = synthetic_observations(
+        ("Alpha", "Bravo", "Charlie", "Delta"), "2009-01-01", "2014-12-31"
+    )
+    stops_early = (frame["Location"] == "Charlie") & (frame["Date"] >= "2013-11-01")
+    observations = write_observations(frame[~stops_early], tracking_store / "obs.csv")
+
+    everything = run(observations, tracking_store)
+    kept = everything.rows.groupby("as_of")["location"].unique().map(sorted).to_dict()
+    assert kept == {
+        "2013-10": ["Alpha", "Bravo", "Charlie", "Delta"],
+        "2013-11": ["Alpha", "Bravo", "Delta"],
+        "2013-12": ["Alpha", "Bravo", "Delta"],
+    }
+    assert everything.trained == 10
+
+    with pytest.raises(LocationsFailed, match="Charlie as of 2013-11") as failed:
+        run(observations, tracking_store, locations=["Charlie", "Alpha"])
+    assert failed.value.finished.splitlines()[0].split()[:2] == ["step", "mae"]

@@ -1,12 +1,14 @@
 """Model shapes, training reduces loss, recipes reach Keras as stated, seeds reproduce results."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
 from tasks.config import TrainingOverrides, training_config
-from tasks.datasets import location_data
+from tasks.datasets import LocationData, location_data
 from tasks.evaluation import evaluate_location
 from tasks.model import Scaler, build_network, location_model, predict
 from tasks.months import month_range
@@ -109,3 +111,21 @@ def test_the_same_seed_gives_the_same_metrics():
         ]
 
     assert test_maes() == test_maes()
+
+
+def test_trainings_in_parallel_threads_give_the_same_models_as_one_at_a_time():
+    """Flows train locations (and backfill months) in worker threads; the seed alone must
+    decide each model, whatever else trains at the same time."""
+    prepared = prepared_table(("Alpha", "Bravo", "Charlie"), months=40)
+    config = training_config("article", TrainingOverrides(epochs=4, units=4, timestep=6, horizon=6))
+    data = [location_data(prepared, name, 6, 6) for name in prepared.locations]
+
+    def test_forecasts(location: LocationData) -> np.ndarray:
+        trained, _ = train_all([location], config, quiet)
+        return predict(trained[location.location].model, location.split.test.x)
+
+    one_at_a_time = [test_forecasts(location) for location in data]
+    with ThreadPoolExecutor(len(data)) as pool:
+        in_parallel = list(pool.map(test_forecasts, data))
+    for alone, together in zip(one_at_a_time, in_parallel, strict=True):
+        np.testing.assert_array_equal(alone, together)
