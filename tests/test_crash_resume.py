@@ -156,6 +156,19 @@ def assert_registry_consistent(client: MlflowClient) -> None:
                 assert found.tags["promoted"] == run.data.tags["tempcast.promoted"] == "true"
 
 
+def start_again_to_completion(
+    workspace: Path, client: MlflowClient, args: tuple[str, ...], kind: str, units: int
+) -> tuple[subprocess.CompletedProcess, list]:
+    """Start the same command again: it succeeds with no traceback and leaves exactly one
+    finished run of `kind` per unit; its result and those runs."""
+    result = run(workspace, tempcast(workspace, *args))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    runs = runs_of(client, kind)
+    assert_one_finished_run_per_unit(runs, units=units)
+    return result, runs
+
+
 def test_a_retrain_killed_twice_completes_on_the_third_start(workspace):
     args = ("retrain", "--as-of", "2013-12", "--out", "out")
     client = MlflowClient(store(workspace))
@@ -178,11 +191,7 @@ def test_a_retrain_killed_twice_completes_on_the_third_start(workspace):
     second = statuses(runs_of(client, "retrain"))
 
     # 3. the same command again
-    result = run(workspace, tempcast(workspace, *args))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Traceback" not in result.stdout + result.stderr
-    runs = runs_of(client, "retrain")
-    assert_one_finished_run_per_unit(runs, units=2)
+    _, runs = start_again_to_completion(workspace, client, args, "retrain", units=2)
     assert_registry_consistent(client)
     parents = runs_of(client, "retrain-parent")
     assert [parent.info.status for parent in parents] == ["FINISHED"]
@@ -204,11 +213,7 @@ def test_a_backfill_killed_at_any_point_ends_with_one_run_per_unit(workspace):
     kill_when(workspace, tempcast(workspace, *args), lambda: finished_units(workspace, "backfill"))
     killed = statuses(runs_of(client, "backfill"))
 
-    result = run(workspace, tempcast(workspace, *args))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Traceback" not in result.stdout + result.stderr
-    runs = runs_of(client, "backfill")
-    assert_one_finished_run_per_unit(runs, units=6)
+    result, runs = start_again_to_completion(workspace, client, args, "backfill", units=6)
     finished = Counter(
         (run.data.tags["tempcast.location"], run.data.tags["tempcast.as_of"])
         for run in runs
