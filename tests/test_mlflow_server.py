@@ -117,11 +117,11 @@ def run_the_flows(uri: str, data: str, out: Path, monkeypatch) -> dict:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     trained = train_flow(training=SMALL, data=data, out=str(out / "train"))
     retrained = retrain_flow(training=SMALL, data=data, out=str(out / "retrain"))
-    backfill = backfill_flow(
+    backfill = backfill_flow(  # one month at a time: see assert_close
         start="2013-11",
         end="2013-12",
         training=SMALL,
-        concurrency=2,
+        concurrency=1,
         data=data,
         out=str(out / "backfill"),
     )
@@ -149,10 +149,12 @@ def comparable(table: pd.DataFrame) -> pd.DataFrame:
 def assert_close(first: dict, second: dict) -> None:
     """Two {run key: {metric: value}} mappings with the same keys and values equal to 1e-9.
 
-    Backfill runs train in Prefect worker threads, and their per-epoch training losses can differ
-    in the 6th digit whatever the store (TensorFlow picks kernels by the shapes a warm process
-    has seen; the models and every result stay equal: see the tables), so those two metrics are
-    compared to 1e-4.
+    Backfill runs train in Prefect worker threads, and their per-epoch training losses are not
+    reproducible whatever the store: in the 4th digit with two months at a time (their trainings
+    take turns, but in no fixed order, and TensorFlow picks kernels by the shapes a warm process
+    has seen), in the 6th one month at a time (the models and every result stay equal: see the
+    tables). So the backfill runs one month at a time here, and those two metrics are compared
+    to 1e-4.
     """
     assert first.keys() == second.keys()
     for key in first:
