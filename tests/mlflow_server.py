@@ -15,11 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.prefect_server import free_port, stop_group, tail
+from tests.prefect_server import free_port, healthy, start_logged, stop_group, tail
 
 MLFLOW = Path(sys.executable).parent / "mlflow"
 QUIET = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONUNBUFFERED": "1"}
@@ -41,16 +40,6 @@ def tempcast_env(tracking_uri: str, **extra: str) -> dict[str, str]:
     env["PREFECT_API_URL"] = api_url
     env.update(extra)
     return env
-
-
-def answers(uri: str) -> bool:
-    """Whether the tracking server at `uri` answers its health check."""
-    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    try:
-        with direct.open(f"{uri}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 class MlflowServer:
@@ -87,22 +76,13 @@ class MlflowServer:
         assert not self.running, "already running"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         env.update(QUIET)
-        with self.log.open("a") as output:
-            self.process = subprocess.Popen(
-                self.command(),
-                cwd=self.folder,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_logged(self.command(), self.log, env, self.folder)
 
     def wait(self, timeout: float = 240) -> str:
         """Wait until the launched server answers; returns its URI."""
         assert self.process is not None, "never launched"
         deadline = time.monotonic() + timeout
-        while not answers(self.uri):
+        while not healthy(self.uri):
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"mlflow server exited ({self.process.returncode}):\n{tail(self.log)}"
@@ -125,7 +105,7 @@ class MlflowServer:
         if self.process is not None:
             stop_group(self.process)
         deadline = time.monotonic() + 30
-        while answers(self.uri) and time.monotonic() < deadline:
+        while healthy(self.uri) and time.monotonic() < deadline:
             time.sleep(0.1)
 
     @property

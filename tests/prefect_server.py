@@ -62,6 +62,23 @@ def api_settings(api_url: str) -> Iterator[None]:
         yield
 
 
+def start_logged(
+    command: list[str], log: Path, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.Popen:
+    """Start `command` in its own process group (for `stop_group`), its output appended to
+    `log`, with no input."""
+    with log.open("a") as output:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 20) -> int:
     """Stop a process started with `start_new_session=True` and every child it started:
     `sig` to the group, then SIGKILL after `grace` seconds. Returns its exit status."""
@@ -85,11 +102,12 @@ def tail(path: Path, chars: int = 3000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
 
-def healthy(api_url: str) -> bool:
-    """Whether the API answers its health check."""
+def healthy(url: str) -> bool:
+    """Whether the server at `url` (a Prefect API or an MLflow tracking server) answers its
+    health check."""
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     try:
-        with direct.open(f"{api_url}/health", timeout=2) as response:
+        with direct.open(f"{url}/health", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -99,15 +117,8 @@ def start_server(home: Path, port: int, log: Path) -> subprocess.Popen:
     """`prefect server start` on 127.0.0.1:`port`, without the UI or analytics, in its own
     process group, with its database in `home` and its output in `log`."""
     command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("w") as output:
-        return subprocess.Popen(
-            [*command, "--no-ui", "--analytics-off"],
-            env=prefect_env(None, home, PREFECT_SERVER_UI_ENABLED="false"),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    env = prefect_env(None, home, PREFECT_SERVER_UI_ENABLED="false")
+    return start_logged([*command, "--no-ui", "--analytics-off"], log, env)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from flows.train import train_flow
 from tasks.config import TrainingOverrides
 from tasks.errors import TempcastError
 from tests.mlflow_server import tempcast_env
-from tests.prefect_server import stop_group, tail
+from tests.prefect_server import start_logged, stop_group, tail
 from tests.synthetic import synthetic_observations, write_observations
 
 SMALL = TrainingOverrides(epochs=2, timestep=6, horizon=6, units=4, ensemble=1)
@@ -102,16 +102,7 @@ def finished_units(folder: Path, kind: str) -> int:
 def kill_when(folder: Path, command: list[str], ready: Callable[[], bool]) -> None:
     """Start a command, and SIGKILL its process group as soon as `ready()` holds."""
     log = folder / "killed.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            env=tempcast_env(store(folder)),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_logged(command, log, tempcast_env(store(folder)), folder)
     try:
         deadline = time.monotonic() + 400
         while not ready():

@@ -18,6 +18,7 @@ from tests.prefect_server import (
     free_port,
     prefect_env,
     prefect_server,
+    start_logged,
     stop_group,
     tail,
 )
@@ -89,16 +90,7 @@ def test_serve_registers_the_schedule_and_runs_a_triggered_retrain(server, clien
     )
     deploy_to_pool(server, SPECS["train"])
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        serving = subprocess.Popen(
-            [TEMPCAST, "serve"],
-            cwd=tmp_path,
-            env=client_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    serving = start_logged([TEMPCAST, "serve"], log_path, client_env, tmp_path)
     try:
         deadline = time.monotonic() + 90
         served = {}

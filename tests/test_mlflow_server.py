@@ -22,7 +22,7 @@ from tasks.errors import TempcastError
 from tasks.promotion import promote
 from tasks.units import plan_work
 from tests.mlflow_server import MlflowServer, tempcast_env
-from tests.prefect_server import free_port, stop_group
+from tests.prefect_server import free_port, start_logged, stop_group
 from tests.synthetic import synthetic_observations, write_observations
 from tests.test_retrain_flow import holdout_mae
 
@@ -366,18 +366,7 @@ def test_two_retrains_at_once_against_one_server_keep_the_better_champion(server
         log = tmp_path / f"seed{seed}.log"
         command = [sys.executable, "-m", "flows", "retrain", "--recipe", "article"]
         command += ["--data", data, *SMALL_OPTIONS, "--seed", str(seed), "--out", f"out{seed}"]
-        with log.open("w") as output:
-            processes.append(
-                subprocess.Popen(
-                    command,
-                    cwd=tmp_path,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        processes.append(start_logged(command, log, env, tmp_path))
         logs.append(log)
     try:
         codes = [process.wait(timeout=400) for process in processes]
