@@ -5,118 +5,72 @@ KILLED and redone), and it never touches production: no registered versions, no 
 production forecasts.
 """
 
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 
-import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow, unmapped
 
-from flows.runners import RunnerKind, fan_out_runner
-from flows.train import LocationsFailed, outcome
-from tasks.backfill import OriginResult, backtest_origin, prepare_origins, publish_backtest
-from tasks.backtest import BACKTEST_COLUMNS, expand_range, overall, truth_table
-from tasks.config import RecipeName, SelectionMethod, TrainingOverrides, training_config
-from tasks.datasets import choose_locations
-from tasks.ingest import ingest, resolve_data_path
-from tasks.outputs import ensure_folder
-from tasks.prepared import table_digest
-from tasks.reporting import format_summary
-from tasks.tracking import close_parent, start_parent
-from tasks.units import short_hash
-
-
-@dataclass(frozen=True)
-class BackfillResult:
-    """The backtest rows, the MAE summaries, and how many units were trained or reused."""
-
-    rows: pd.DataFrame
-    summaries: dict[str, pd.DataFrame]
-    trained: int
-    reused: int
-
-
-def collect(results: list[OriginResult]) -> tuple[pd.DataFrame, dict[str, str], int, int]:
-    """All backtest rows, every failure (named by as_of and location), trained and reused counts."""
-    frames = [frame for result in results for frame in result.rows]
-    rows = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BACKTEST_COLUMNS)
-    )
-    failures = {
-        f"{name} as of {result.as_of}": reason
-        for result in results
-        for name, reason in result.failures.items()
-    }
-    trained = sum(len(result.trained) for result in results)
-    reused = sum(len(result.reused) for result in results)
-    return (
-        rows.sort_values(["as_of", "location", "step"], ignore_index=True),
-        failures,
-        trained,
-        reused,
-    )
+from tasks.backtest.origins import (
+    BackfillResult,
+    backtest_origin,
+    prepare_origins,
+    publish_backtest,
+    wait_for_origins,
+)
+from tasks.backtest.scoring import expand_range, overall, truth_table
+from tasks.data.ingest import ingest_observations, resolve_data_path
+from tasks.data.locations import choose_locations
+from tasks.data.prepared import table_digest
+from tasks.pipeline.failures import LocationsFailed
+from tasks.pipeline.plan import batch_key
+from tasks.pipeline.runners import fan_out_runner
+from tasks.publish.outputs import ensure_folder
+from tasks.publish.reports import format_summary
+from tasks.settings import RunSettings, model_settings
+from tasks.tracking.runs import close_parent_run, start_parent_run
 
 
 @flow(name="backfill")
 def backfill_flow(
-    start: str,
-    end: str,
-    locations: list[str] | None = None,
-    recipe: RecipeName = "default",
-    selection: SelectionMethod = "auto",
-    training: TrainingOverrides | None = None,
-    force: bool = False,
-    concurrency: int = 2,
-    task_runner: RunnerKind = "thread",
-    dask_address: str | None = None,
-    data: str | None = None,
-    out: str = "outputs/backfill",
+    start: str, end: str, force: bool = False, settings: RunSettings | None = None
 ) -> BackfillResult:
-    """Train, track and backtest every location as of every month from `start` to `end`."""
-    config = training_config(recipe, training)
-    ensure_folder(Path(out))
+    """Fit, track and backtest every location as of every month from `start` to `end`."""
+    run = settings or RunSettings()
+    config = run.config()
+    out = ensure_folder(Path(run.out or "outputs/backfill"))
     months = expand_range(start, end)
-    ingested = ingest(resolve_data_path(Path(data) if data else None))
-    origins = prepare_origins(ingested, months, selection, config)
+    ingested = ingest_observations(resolve_data_path(Path(run.data) if run.data else None))
+    origins = prepare_origins(ingested, months, run.selection, run.rules, config)
     available = sorted({name for origin in origins for name in origin.prepared.locations})
-    chosen = choose_locations(available, locations)
+    chosen = choose_locations(available, run.locations)
     truth = truth_table(ingested)
     label = f"{months[0]}..{months[-1]}"
-    key = short_hash(
-        label, ",".join(chosen), config.model_dump_json(), selection, table_digest(truth)
-    )
-    parent_run_id = start_parent(
+    settings_used = model_settings(config, run)
+    parent_run_id = start_parent_run(
         f"backfill {label}",
-        {**config.model_dump(), "selection": selection, "start": months[0], "end": months[-1]},
+        {**settings_used, "start": months[0], "end": months[-1]},
         {"tempcast.kind": "backfill-parent", "tempcast.backfill": label},
-        key,
+        batch_key("backfill", label, settings_used, table_digest(truth), chosen),
     )
-    with fan_out_runner(task_runner, concurrency, dask_address) as runner:
-        futures = [
-            runner.submit(
-                backtest_origin,
-                parameters={
-                    "origin": origin,
-                    "locations": chosen if locations else None,
-                    "config": config,
-                    "selection": selection,
-                    "truth": truth,
-                    "parent_run_id": parent_run_id,
-                    "range_label": label,
-                    "force": force,
-                },
-            )
-            for origin in origins
-        ]
-        results = []
-        for origin, future in zip(origins, futures, strict=True):
-            result, reason = outcome(future)
-            results.append(result or OriginResult(origin.as_of, failures={"all": str(reason)}))
-    rows, failures, trained, reused = collect(results)
-    get_run_logger().info(f"backfill {label}: {trained} units trained, {reused} reused")
-    summaries = publish_backtest(rows, Path(out), parent_run_id, f"backtest {label}")
-    counts = {"units_trained": trained, "units_reused": reused}
-    close_parent(parent_run_id, {}, {**overall(rows), **counts}, failures)
-    if failures:
+    with fan_out_runner(run) as runner:
+        futures = runner.map(
+            backtest_origin,
+            {
+                "origin": origins,
+                "locations": unmapped(chosen if run.locations else None),
+                "config": unmapped(config),
+                "settings": unmapped(settings_used),
+                "truth": unmapped(truth),
+                "parent_run_id": unmapped(parent_run_id),
+                "range_label": unmapped(label),
+                "force": unmapped(force),
+            },
+        )
+        result = wait_for_origins(origins, futures)
+    summaries = publish_backtest(result.rows, out, parent_run_id, f"backtest {label}")
+    counts = {"units_trained": result.trained, "units_reused": result.reused}
+    close_parent_run(parent_run_id, {}, {**overall(result.rows), **counts}, result.failures)
+    if result.failures:
         by_step = summaries["by_step"]
-        raise LocationsFailed(failures, format_summary(by_step) if len(by_step) else "")
-    return BackfillResult(rows, summaries, trained, reused)
+        raise LocationsFailed(result.failures, format_summary(by_step) if len(by_step) else "")
+    return dataclasses.replace(result, summaries=summaries)

@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tasks.asof import SCHEDULE_TIMEZONE
+from tasks.data.asof import SCHEDULE_TIMEZONE
 from tasks.errors import TempcastError
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 WORK_POOL = "tempcast"
 TIMEZONE = SCHEDULE_TIMEZONE.key
 MONTHLY_CRON = "0 3 2 * *"
-DEFAULT_PARAMETERS: dict[str, Any] = {"recipe": "default", "selection": "auto"}
+DEFAULT_PARAMETERS: dict[str, Any] = {"settings": {"recipe": "default", "selection": "auto"}}
 
 SERVER_HINT = (
     "`tempcast serve` needs a Prefect server: start one with `prefect server start --host"

@@ -4,7 +4,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.observations import TEMPERATURE_RANGE
-from tasks.months import MONTH_PATTERN
+from tasks.data.months import MONTH_PATTERN
 
 
 def months_are_consecutive(frame: pd.DataFrame) -> bool:

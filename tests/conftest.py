@@ -1,19 +1,28 @@
-"""Shared fixtures: the real dataset's path, a Prefect test harness, temporary output folders."""
+"""Shared fixtures and the test kinds: each folder's tests get its marker (unit, flow, system,
+data), so that `pytest -m unit` (say) selects one kind; `make test` runs them all."""
 
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "weatherAUS.csv.gz"
+KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with the kind of its folder."""
+    for item in items:
+        folder = Path(item.fspath).parent.name
+        if folder in KINDS:
+            item.add_marker(getattr(pytest.mark, KINDS[folder]))
 
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The real weatherAUS file; data tests fail loudly (never skip) when it is absent."""
-    from tasks.ingest import resolve_data_path
+    from tasks.data.ingest import resolve_data_path
 
     path = resolve_data_path()
-    assert path.is_file(), f"the real dataset is needed for data tests: {SHARED_DATA}"
+    assert path.is_file(), f"the real dataset is needed for data tests: {path}"
     return path
 
 
@@ -25,21 +34,6 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-def in_flow(function, *args, **kwargs):
-    """Call a function that chains Prefect tasks inside a throwaway flow, as the real flows do.
-
-    The arguments are bound in a closure: flow parameters are sent to the Prefect API, which
-    refuses large values such as data frames.
-    """
-    from prefect import flow
-
-    @flow(name=f"test-{function.__name__}")
-    def wrapper():
-        return function(*args, **kwargs)
-
-    return wrapper()
 
 
 @pytest.fixture

@@ -1,0 +1,110 @@
+"""Backtests: forecasts made "as of" a past month, scored against what really happened next.
+
+`truth` is the table of raw monthly means (no imputation) up to the last complete month of the
+whole file, so a forecast is only scored on months that were observed.
+"""
+
+import numpy as np
+import pandas as pd
+
+from tasks.data.ingest import IngestResult
+from tasks.data.locations import LocationSeries
+from tasks.data.monthly import build_monthly_table
+from tasks.data.months import last_complete_month, month_range, parse_month
+from tasks.errors import TempcastError
+from tasks.model.baselines import baseline_forecasts
+
+BACKTEST_COLUMNS = [
+    "as_of",
+    "location",
+    "month",
+    "step",
+    "actual",
+    "forecast",
+    "baseline_climatology",
+    "baseline_seasonal_naive",
+    "abs_error",
+]
+ERRORS = {
+    "mae": "abs_error",
+    "baseline_climatology_mae": "climatology_error",
+    "baseline_seasonal_naive_mae": "seasonal_naive_error",
+}
+
+
+def truth_table(ingested: IngestResult) -> pd.DataFrame:
+    """Raw monthly means of the whole file up to its last complete month (no imputation)."""
+    if ingested.last_date is None:
+        raise TempcastError("no accepted observations to score backtests against")
+    complete = last_complete_month(ingested.last_date)
+    return build_monthly_table.fn(ingested.accepted, complete).means
+
+
+def expand_range(start: str, end: str) -> list[str]:
+    """Every month from `start` to `end` inclusive; a reversed range is an error."""
+    first, last = parse_month(start, "--from"), parse_month(end, "--to")
+    if first > last:
+        raise TempcastError(f"backfill range is in the wrong order: {first} is after {last}")
+    return month_range(first, last)
+
+
+def backtest_rows(
+    series: LocationSeries, as_of: str, forecast: np.ndarray, truth: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per forecast month after the series' last month: the actual value where
+    observed, the forecast, both baselines from the same history, and the absolute error.
+
+    `series` holds everything known at as_of: all the forecast and the baselines may see.
+    """
+    last = parse_month(series.months[-1])
+    months = month_range(last + 1, last + len(forecast))
+    climatology, seasonal_naive = baseline_forecasts(series.values, series.months[0], len(forecast))
+    observed = (
+        truth.loc[series.location] if series.location in truth.index else pd.Series(dtype=float)
+    )
+    actual = observed.reindex(months).to_numpy(dtype=float)
+    return pd.DataFrame(
+        {
+            "as_of": as_of,
+            "location": series.location,
+            "month": months,
+            "step": np.arange(1, len(forecast) + 1),
+            "actual": actual,
+            "forecast": forecast,
+            "baseline_climatology": climatology,
+            "baseline_seasonal_naive": seasonal_naive,
+            "abs_error": np.abs(forecast - actual),
+        },
+        columns=BACKTEST_COLUMNS,
+    )
+
+
+def summarise(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """MAE of the model and of both baselines by `by` (step or location), on observed months."""
+    scored = rows.dropna(subset=["actual"]).assign(
+        climatology_error=lambda f: (f["baseline_climatology"] - f["actual"]).abs(),
+        seasonal_naive_error=lambda f: (f["baseline_seasonal_naive"] - f["actual"]).abs(),
+    )
+    grouped = scored.groupby(by, sort=True)
+    summary = pd.DataFrame({name: grouped[column].mean() for name, column in ERRORS.items()})
+    summary["months_scored"] = grouped.size()
+    summary["skill_vs_climatology"] = 1 - summary["mae"] / summary["baseline_climatology_mae"]
+    return summary.reset_index()
+
+
+def overall(rows: pd.DataFrame) -> dict[str, float]:
+    """Mean absolute errors over every observed row of the backtest."""
+    scored = rows.dropna(subset=["actual"])
+    if scored.empty:
+        return {}
+    climatology = float((scored["baseline_climatology"] - scored["actual"]).abs().mean())
+    mae = float(scored["abs_error"].mean())
+    return {
+        "backtest_mae": mae,
+        "backtest_climatology_mae": climatology,
+        "backtest_seasonal_naive_mae": float(
+            (scored["baseline_seasonal_naive"] - scored["actual"]).abs().mean()
+        ),
+        "backtest_skill_vs_climatology": 1 - mae / climatology if climatology else float("nan"),
+        "backtest_months_scored": float(len(scored)),
+    }

@@ -1,0 +1,58 @@
+"""Monthly: daily observations to a wide table of monthly mean temperatures per location."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from schemas.monthly import MonthlyTemperatures
+from tasks.errors import TempcastError
+from tasks.data.months import month_labels
+
+
+@dataclass(frozen=True)
+class MonthlyTable:
+    """Monthly means (NaN where a location has no day in a month) and the days behind each."""
+
+    means: pd.DataFrame
+    days: pd.DataFrame
+
+
+def cut_observations(observations: pd.DataFrame, as_of: pd.Period | None) -> pd.DataFrame:
+    """Keep only observations dated on or before the last day of `as_of` (all when None)."""
+    if as_of is None:
+        return observations
+    return observations[observations["Date"] <= as_of.end_time]
+
+
+@task(name="build-monthly-table", cache_policy=NO_CACHE)
+def build_monthly_table(observations: pd.DataFrame, as_of: pd.Period | None = None) -> MonthlyTable:
+    """MedTemp = midpoint of MinTemp and MaxTemp, averaged per location and calendar month, over
+    the observations dated on or before the end of `as_of` (all when None).
+
+    The columns cover every month from the first to the last observation, so a month that no
+    location observed is a column of NaN rather than absent. `observations` follows the
+    Observations contract, which ingest has already checked.
+    """
+    observations = cut_observations(observations, as_of)
+    if observations.empty:
+        raise TempcastError("no accepted observations to build a monthly table from")
+    frame = pd.DataFrame(
+        {
+            "Location": observations["Location"].to_numpy(dtype=object),
+            "month": observations["Date"].to_numpy().astype("datetime64[M]"),
+            "MedTemp": (observations["MinTemp"] + observations["MaxTemp"]) / 2,
+        }
+    )
+    grouped = frame.groupby(["Location", "month"], sort=True)["MedTemp"].agg(["mean", "size"])
+    months = pd.period_range(frame["month"].min(), frame["month"].max(), freq="M")
+    columns = pd.DatetimeIndex(months.to_timestamp()).to_numpy().astype("datetime64[M]")
+    means = grouped["mean"].unstack().reindex(columns=columns)
+    days = grouped["size"].unstack().reindex(columns=columns).fillna(0).astype(np.int64)
+    labels = month_labels(months)
+    means.columns = days.columns = labels
+    means.index = days.index = pd.Index(means.index.astype(str), name="Location")
+    means.columns.name = days.columns.name = None
+    return MonthlyTable(means=MonthlyTemperatures.validate(means), days=days)

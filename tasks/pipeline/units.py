@@ -1,0 +1,337 @@
+"""The unit pipeline: every location's unit of work, as train, retrain and backfill all run it.
+
+A unit is one location as of one month with given settings and data. For a batch of units:
+plan (reuse finished units, clear crashed ones), fit (the evaluation fit on what was known at
+the test window's origin, scored beside both baselines; then, with `refit`, the production fit
+on everything known at as_of), track (one child run per location, its model registered unless
+the spec says otherwise), and, as the spec asks, score the production forecast against what
+happened (backfill), promote, and forecast from the champions (retrain).
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prefect import task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner
+
+from tasks.backtest.scoring import BACKTEST_COLUMNS, backtest_rows, overall
+from tasks.data.locations import LocationSeries, location_series
+from tasks.data.prepared import Prepared
+from tasks.logs import run_logger
+from tasks.model.evaluation import Evaluation, evaluate_group, group_forecasts
+from tasks.model.fitting import FitRound, GroupFit, fit_locations, months_needed
+from tasks.model.settings import TrainingConfig
+from tasks.pipeline.failures import LocationsFailed, collect
+from tasks.pipeline.plan import UNIT_TAG, plan_units, unit_key
+from tasks.pipeline.promotion import Decision, promote_location, score_champion_settings
+from tasks.publish.forecasts import FORECAST_COLUMNS, forecast_location
+from tasks.publish.reports import (
+    format_table,
+    metrics_table,
+    publish_metrics,
+    summary_metrics,
+)
+from tasks.settings import settings_digest
+from tasks.tracking.registry import SETTINGS_DIGEST_TAG, SETTINGS_TAG, current_champion
+from tasks.tracking.runs import (
+    RunContext,
+    RunRecord,
+    TrackedLocation,
+    close_parent_run,
+    log_location_run,
+    read_artifact_table,
+    tracked_from_run,
+)
+
+BACKTEST_ARTIFACT = "backtest/backtest.csv"
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """What a flow asks of its units beyond fitting, evaluating and tracking them."""
+
+    kind: str
+    register: bool = True
+    promote: bool = False
+    forecast: bool = False
+    truth: pd.DataFrame | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnitFit:
+    """A location's production fit and its forecast of the months after its data, and its
+    evaluation (None when its data has no room for a test window: `note` says why)."""
+
+    production: GroupFit
+    forecast: np.ndarray
+    evaluation: Evaluation | None
+    evaluation_fit: GroupFit | None
+    note: str = ""
+
+
+@dataclass
+class FittedUnits:
+    """The units fit in one training, and why any location could not be fit."""
+
+    units: dict[str, UnitFit] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class UnitResults:
+    """What a batch of units produced: tracked runs, promotion decisions, forecasts, backtest
+    rows, which units were trained or reused, and why any location failed."""
+
+    series: dict[str, LocationSeries]
+    tracked: dict[str, TrackedLocation] = field(default_factory=dict)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    forecasts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FORECAST_COLUMNS))
+    backtest: list[pd.DataFrame] = field(default_factory=list)
+    trained: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The metrics table of the tracked locations."""
+        return metrics_table(list(self.tracked.values()))
+
+
+def by_group(
+    fitted: FitRound, series: list[LocationSeries]
+) -> list[tuple[GroupFit, list[LocationSeries]]]:
+    """The fitted locations' series, grouped by the fit they share."""
+    groups: dict[int, tuple[GroupFit, list[LocationSeries]]] = {}
+    for s in series:
+        if s.location in fitted.fits:
+            fit = fitted.fits[s.location]
+            groups.setdefault(id(fit), (fit, []))[1].append(s)
+    return list(groups.values())
+
+
+@task(name="fit-locations", cache_policy=NO_CACHE)
+def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUnits:
+    """Train: the evaluation fit (the last `horizon` months held out) and scored, then with
+    `refit` the production fit on every month, and its forecasts; a location too short for a
+    test window still gets its production fit (with refit), without test metrics."""
+    log = run_logger().info
+    needed = months_needed(config, config.horizon)
+    testable = [s for s in series if len(s) >= needed]
+    evaluation = fit_locations(testable, config, config.horizon, log)
+    production = fit_locations(series, config, 0, log) if config.refit else evaluation
+    scored = {
+        name: result
+        for fit, members in by_group(evaluation, testable)
+        for name, result in evaluate_group(fit, members).items()
+    }
+    result = FittedUnits()
+    for fit, members in by_group(production, series):
+        forecasts = group_forecasts(fit, members, fit.origin)
+        for s, forecast in zip(members, forecasts, strict=True):
+            note = (
+                ""
+                if s.location in scored
+                else (
+                    f"test metrics unavailable: a test window needs {needed} months,"
+                    f" there are {len(s)}"
+                )
+            )
+            if note:
+                log(f"{s.location}: {note}")
+            result.units[s.location] = UnitFit(
+                fit, forecast, scored.get(s.location), evaluation.fits.get(s.location), note
+            )
+    for s in series:
+        if s.location not in result.units:
+            reason = production.failures.get(s.location) or evaluation.failures.get(s.location)
+            result.failures[s.location] = reason or f"needs {needed} months, has {len(s)}"
+    return result
+
+
+def unit_metrics(unit: UnitFit) -> dict[str, float]:
+    """The run's summary metrics: the evaluation's scores and how the fits were trained."""
+    production, checked = unit.production, unit.evaluation_fit
+    extra = checked.seconds if checked is not None and checked is not production else 0
+    seconds = production.seconds + extra
+    metrics = {
+        **(unit.evaluation.metrics if unit.evaluation else {}),
+        "train_seconds": seconds,
+        "epochs_trained": production.epochs,
+        "correction_steps": production.steps,
+    }
+    if checked is not None:
+        metrics |= {
+            "evaluation_epochs": checked.epochs,
+            "evaluation_correction_steps": checked.steps,
+        }
+    return metrics
+
+
+def unit_record(
+    series: LocationSeries, unit: UnitFit, spec: UnitSpec, key: str, model_tags: dict[str, str]
+) -> RunRecord:
+    """Everything a unit's child run holds, from its fits (and the backtest of its forecast)."""
+    production = unit.production
+    known = series.until(production.origin)
+    curves = {name: production.history.get(name, []) for name in ("loss", "val_loss")}
+    if production.validation is not None:
+        curves["validation_mae"] = production.validation.mae
+    metrics, tables = unit_metrics(unit), {}
+    if spec.truth is not None:
+        rows = backtest_rows(known, series.months[-1], unit.forecast, spec.truth)
+        tables[BACKTEST_ARTIFACT] = rows
+        metrics |= overall(rows)
+    return RunRecord(
+        location=series.location,
+        metrics=metrics,
+        curves=curves,
+        tags={
+            UNIT_TAG: key,
+            "tempcast.test_metrics": unit.note or "available",
+            **spec.tags,
+        },
+        tables=tables,
+        test_window=unit.evaluation.table() if unit.evaluation else None,
+        training_data=known.frame(),
+        training_digest=known.digest(),
+        model=production.model(series.location),
+        example=known.frame()
+        .tail(production.config.timestep)
+        .rename(columns={"temperature": "value"}),
+        model_tags=model_tags,
+    )
+
+
+def fit_todo(
+    series: dict[str, LocationSeries], todo: list[str], config: TrainingConfig, runner: TaskRunner
+) -> FittedUnits:
+    """Fit the units to do: with the global strategy every location together (so that a
+    resumed batch gives the same models as a clean one), else each on its own via the runner."""
+    if config.strategy == "global":
+        return fit_units(list(series.values()), config)
+    futures = runner.map(
+        fit_units, {"series": [[series[n]] for n in todo], "config": unmapped(config)}
+    )
+    result = FittedUnits()
+    for fitted in collect(todo, futures, result.failures, "training").values():
+        result.units.update(fitted.units)
+        result.failures.update(fitted.failures)
+    return result
+
+
+def promote_all(
+    results: UnitResults, config: TrainingConfig, digest: str, runner: TaskRunner
+) -> None:
+    """Promotion for every tracked location: champions with other settings are scored on the
+    same test window first, all together; then each location decides under its lock."""
+    names = [n for n, tracked in results.tracked.items() if tracked.model_version]
+    champions = {n: current_champion(n) for n in names}
+    other = {n: c for n, c in champions.items() if c and c.tags.get(SETTINGS_DIGEST_TAG) != digest}
+    scores = score_champion_settings(results.series, other, config.horizon) if other else {}
+    futures = runner.map(
+        promote_location,
+        {
+            "tracked": [results.tracked[n] for n in names],
+            "digest": unmapped(digest),
+            "series": [results.series[n] for n in names],
+            "horizon": unmapped(config.horizon),
+            "scored": [scores.get(n) for n in names],
+        },
+    )
+    results.decisions = collect(names, futures, results.failures, "promotion")
+
+
+def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: TaskRunner) -> None:
+    """The current champion's forecast for every location that has one, also those whose
+    training failed this time (production keeps its forecasts)."""
+    names = list(results.series)
+    futures = runner.map(
+        forecast_location,
+        {
+            "series": [results.series[n] for n in names],
+            "fitted": [
+                fitted.units[n].forecast if n in fitted.units else None for n in names
+            ],
+            "version": [
+                results.tracked[n].model_version if n in results.tracked else "" for n in names
+            ],
+            "as_of": unmapped(as_of),
+        },
+    )
+    frames = [f for f in collect(names, futures, results.failures, "forecast").values() if len(f)]
+    if frames:
+        results.forecasts = pd.concat(frames, ignore_index=True)
+
+
+def run_units(
+    prepared: Prepared,
+    locations: list[str],
+    config: TrainingConfig,
+    context: RunContext,
+    spec: UnitSpec,
+    parent_run_id: str,
+    runner: TaskRunner,
+    force: bool = False,
+) -> UnitResults:
+    """Plan, fit, evaluate and track every location's unit; then score, promote and forecast as
+    the spec asks. A location that fails is reported and does not stop the others."""
+    log = run_logger().info
+    started = time.monotonic()
+    results = UnitResults(series=location_series(prepared, locations))
+    digest = settings_digest(context.settings)
+    keys = {
+        n: unit_key(spec.kind, n, context.as_of, digest, context.data_digest) for n in locations
+    }
+    plan = plan_units(spec.kind, context.as_of, keys, force)
+    results.failures.update(plan.busy)
+    for name, run in plan.finished.items():
+        results.tracked[name] = tracked_from_run(run)
+        if spec.truth is not None:
+            results.backtest.append(read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT))
+        results.reused.append(name)
+    fitted = fit_todo(results.series, plan.todo, config, runner) if plan.todo else FittedUnits()
+    results.failures.update({n: why for n, why in fitted.failures.items() if n in plan.todo})
+    ready = [n for n in plan.todo if n in fitted.units]
+    model_tags = {
+        SETTINGS_TAG: json.dumps(context.settings, default=str),
+        SETTINGS_DIGEST_TAG: digest,
+    }
+    records = [
+        unit_record(results.series[n], fitted.units[n], spec, keys[n], model_tags) for n in ready
+    ]
+    futures = runner.map(
+        log_location_run,
+        {"parent_run_id": unmapped(parent_run_id), "context": unmapped(context), "record": records},
+    )
+    tracked = collect(ready, futures, results.failures, "tracking")
+    results.tracked.update(tracked)
+    results.trained = list(tracked)
+    for record in records:
+        if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
+            results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
+    log(
+        f"as_of {context.as_of}: {len(results.trained)} of {len(locations)} locations trained and"
+        f" tracked, {len(results.reused)} reused ({time.monotonic() - started:.0f} s)"
+    )
+    if spec.promote:
+        promote_all(results, config, digest, runner)
+    if spec.forecast:
+        forecast_all(results, fitted, context.as_of, runner)
+    return results
+
+
+def finish_units(
+    table: pd.DataFrame, failures: dict[str, str], parent_run_id: str, out: Path, kind: str
+) -> None:
+    """Publish the metrics, close the parent run, and fail naming any failed location."""
+    publish_metrics(table, out, key=f"{kind}-metrics", description=f"tempcast {kind}: test metrics")
+    summary = {**summary_metrics(table), "locations_trained": len(table)}
+    close_parent_run(parent_run_id, {"metrics.csv": table}, summary, failures)
+    if failures:
+        raise LocationsFailed(failures, format_table(table) if len(table) else "")

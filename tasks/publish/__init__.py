@@ -1,0 +1,1 @@
+"""Publish stage: result files written safely, reports, charts and forecasts."""

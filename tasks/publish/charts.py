@@ -1,0 +1,153 @@
+"""Charts: interactive HTML with plotly and static PNG with matplotlib (no pyplot: thread-safe)."""
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+from matplotlib.figure import Figure
+
+from tasks.publish.outputs import write_atomically
+
+FORECAST_SERIES = {
+    "actual": ("actual", "black"),
+    "forecast": ("LSTM forecast", "tab:red"),
+    "baseline_climatology": ("climatology", "tab:blue"),
+    "baseline_seasonal_naive": ("seasonal naive", "tab:green"),
+}
+
+
+def monthly_chart(table: pd.DataFrame, title: str) -> go.Figure:
+    """One line per location over the months, legend per location (the recipe's first chart)."""
+    figure = go.Figure()
+    for location, row in table.iterrows():
+        figure.add_trace(
+            go.Scatter(x=list(row.index), y=row.to_numpy(), mode="lines", name=location)
+        )
+    figure.update_layout(
+        title=title, xaxis_title="month", yaxis_title="mean temperature (°C)", hovermode="x unified"
+    )
+    return figure
+
+
+def forecast_chart_html(frame: pd.DataFrame, title: str) -> go.Figure:
+    """Actual vs forecast vs both baselines per month, interactive."""
+    figure = go.Figure()
+    for column, (label, _) in FORECAST_SERIES.items():
+        dash = "solid" if column in ("actual", "forecast") else "dot"
+        figure.add_trace(
+            go.Scatter(x=frame["month"], y=frame[column], name=label, line={"dash": dash})
+        )
+    figure.update_layout(title=title, xaxis_title="month", yaxis_title="°C", hovermode="x unified")
+    return figure
+
+
+def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
+    """The same chart as a static matplotlib figure, readable in the MLflow UI."""
+    figure = Figure(figsize=(9, 4.5), dpi=100)
+    axes = figure.subplots()
+    for column, (label, color) in FORECAST_SERIES.items():
+        style = "-" if column in ("actual", "forecast") else ":"
+        axes.plot(frame["month"], frame[column], style, color=color, label=label, marker=".")
+    axes.set_title(title)
+    axes.set_ylabel("°C")
+    axes.legend(loc="best", fontsize="small")
+    axes.tick_params(axis="x", labelrotation=60, labelsize="small")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+HISTORY_MONTHS = 36
+
+
+def forecasts_chart_html(history: pd.DataFrame, forecasts: pd.DataFrame, title: str) -> go.Figure:
+    """Per location, the last three years of history (solid) and the forecast (dashed); clicking
+    a location in the legend shows or hides both."""
+    figure = go.Figure()
+    for location, rows in forecasts.groupby("location", sort=True):
+        past = history.loc[location].iloc[-HISTORY_MONTHS:]
+        group = {"legendgroup": location, "name": location}
+        figure.add_trace(go.Scatter(x=list(past.index), y=past.to_numpy(), mode="lines", **group))
+        figure.add_trace(
+            go.Scatter(
+                x=rows["month"],
+                y=rows["forecast"],
+                mode="lines",
+                line={"dash": "dash"},
+                showlegend=False,
+                **group,
+            )
+        )
+    figure.update_layout(title=title, xaxis_title="month", yaxis_title="°C", hovermode="closest")
+    return figure
+
+
+def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: str) -> Figure:
+    """The same as small multiples, one panel per location, for a quick look without a browser."""
+    locations = sorted(forecasts["location"].unique())
+    columns = min(6, max(1, len(locations)))
+    rows = -(-len(locations) // columns)
+    figure = Figure(figsize=(3 * columns, 2.2 * rows + 0.6), dpi=90)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True)
+    for panel, location in zip(axes.flat, locations, strict=False):
+        past = history.loc[location].iloc[-HISTORY_MONTHS:]
+        future = forecasts[forecasts["location"] == location]
+        steps = range(len(past) + len(future))
+        panel.plot(steps[: len(past)], past.to_numpy(), color="black", linewidth=1)
+        panel.plot(
+            steps[len(past) :], future["forecast"].to_numpy(), color="tab:red", linewidth=1.5
+        )
+        panel.set_title(location, fontsize="small")
+        panel.tick_params(labelsize="x-small")
+    for panel in list(axes.flat)[len(locations) :]:
+        panel.set_visible(False)
+    figure.suptitle(
+        f"{title}\n(black: last {HISTORY_MONTHS} months, red: forecast)", fontsize="medium"
+    )
+    figure.tight_layout()
+    return figure
+
+
+MAE_SERIES = {
+    "mae": ("LSTM", "tab:red"),
+    "baseline_climatology_mae": ("climatology", "tab:blue"),
+    "baseline_seasonal_naive_mae": ("seasonal naive", "tab:green"),
+}
+
+
+def mae_by_step_html(summary: pd.DataFrame, title: str) -> go.Figure:
+    """Backtest MAE by forecast step for the model and both baselines, interactive."""
+    figure = go.Figure()
+    for column, (label, _) in MAE_SERIES.items():
+        figure.add_trace(
+            go.Scatter(x=summary["step"], y=summary[column], name=label, mode="lines+markers")
+        )
+    figure.update_layout(title=title, xaxis_title="months ahead", yaxis_title="MAE (°C)")
+    return figure
+
+
+def mae_by_step_png(summary: pd.DataFrame, title: str) -> Figure:
+    """The same chart as a static figure."""
+    figure = Figure(figsize=(8, 4.5), dpi=100)
+    axes = figure.subplots()
+    for column, (label, color) in MAE_SERIES.items():
+        axes.plot(summary["step"], summary[column], marker=".", color=color, label=label)
+    axes.set_title(title)
+    axes.set_xlabel("months ahead")
+    axes.set_ylabel("MAE (°C)")
+    axes.legend(loc="best")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def write_png(figure: Figure, path: Path) -> Path:
+    """Write a matplotlib figure as PNG."""
+    return write_atomically(path, lambda target: figure.savefig(target, format="png"))
+
+
+def write_html(figure: go.Figure, path: Path) -> Path:
+    """Write a self-contained HTML chart (plotly.js embedded, so it opens offline)."""
+    return write_atomically(
+        path, lambda target: figure.write_html(target, include_plotlyjs=True, full_html=True)
+    )

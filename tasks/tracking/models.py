@@ -1,0 +1,78 @@
+"""Logging a location's model into its run (and the registry), and loading a registered version.
+
+A logged model is an MLflow python_function model from code (`serving.py`): a DataFrame of months
+and values in, forecasts out. It carries the standalone Keras model as the artifact `model.keras`,
+which `load_version` loads in Keras' safe mode.
+"""
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import pandas as pd
+from mlflow.models import Model, ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from tasks.tracking.serving import KERAS_ARTIFACT
+from tasks.tracking.store import mlflow_client, model_name, names_the_store
+
+SERVING_CODE = Path(__file__).with_name("serving.py")
+KERAS_FILE = "model.keras"
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "month"), ColSpec("double", "value")]),
+    outputs=Schema([ColSpec("string", "month"), ColSpec("double", "forecast")]),
+)
+
+
+def _pip_requirements() -> list[str]:
+    """Pinned requirements of the serving environment (avoids MLflow's slow inference)."""
+    names = ("mlflow", "tensorflow", "keras", "numpy", "pandas")
+    return [f"{name}=={version(name)}" for name in names]
+
+
+class _PyfuncFlavor:
+    """mlflow.pyfunc, told not to check the input example by loading the model again (the tests
+    load registered versions through pyfunc instead); everything else is MLflow's own."""
+
+    __name__ = "mlflow.pyfunc"
+
+    @staticmethod
+    def save_model(path: str, mlflow_model: Model, **kwargs: Any) -> None:
+        kwargs.pop("validate_serving_input", None)
+        kwargs.pop("flavor_name", None)
+        mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **kwargs)
+
+
+def log_model(model: keras.Model, example: pd.DataFrame, register_as: str | None) -> Any:
+    """Log the model into the active run (registering it under `register_as`, if given);
+    returns MLflow's ModelInfo. `example` is an input example: months and values."""
+    with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
+        path = Path(folder) / KERAS_FILE
+        model.save(path)
+        return Model.log(
+            artifact_path=None,
+            name="model",
+            flavor=_PyfuncFlavor(),
+            python_model=str(SERVING_CODE),
+            artifacts={KERAS_ARTIFACT: str(path)},
+            signature=SIGNATURE,
+            input_example=example,
+            pip_requirements=_pip_requirements(),
+            registered_model_name=register_as,
+            validate_serving_input=False,
+        )
+
+
+@names_the_store
+def load_version(location: str, model_version: str) -> keras.Model:
+    """A registered version's Keras model, loaded in Keras' safe mode."""
+    mlflow_client()
+    with tempfile.TemporaryDirectory(prefix="tempcast-load-") as folder:
+        local = mlflow.artifacts.download_artifacts(
+            f"models:/{model_name(location)}/{model_version}", dst_path=folder
+        )
+        (path,) = Path(local).rglob("*.keras")
+        return keras.saving.load_model(path, safe_mode=True, compile=False)

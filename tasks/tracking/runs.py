@@ -1,0 +1,252 @@
+"""Runs: one parent run per flow run, one child run per location, and queries over them.
+
+Child runs are started with an explicit parent (MLflow's active run is thread-local, and they
+are made in worker threads). They carry the same parameter and metric names, so the MLflow UI's
+compare view lines them up.
+"""
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import pandas as pd
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.publish.charts import forecast_chart_html, forecast_chart_png
+from tasks.tracking.models import log_model
+from tasks.tracking.ownership import owned_run, owner_tags
+from tasks.tracking.store import (
+    STORE_RETRIES,
+    experiment_id,
+    mlflow_client,
+    model_name,
+    names_the_store,
+    now_ms,
+)
+
+PARENT_KEY_TAG = "tempcast.parent_key"
+METRIC_BATCH = 900  # MLflow accepts at most 1000 metrics per log_batch call
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every child run of one flow run shares: settings, data version, cut-off, kind."""
+
+    settings: dict[str, Any]
+    as_of: str
+    data_digest: str
+    kind: str
+    register: bool = True
+
+    def params(self, location: str) -> dict[str, str]:
+        """The child run's parameters (the same names in every run)."""
+        values = {
+            "location": location,
+            **self.settings,
+            "as_of": self.as_of,
+            "data_digest": self.data_digest,
+        }
+        return {name: str(value) for name, value in values.items()}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a location's child run holds: metrics, per-epoch curves, tags, tables (CSV files),
+    the test window's actual vs forecast vs baselines (charted, if there is one), its training
+    data, and its model with an input example."""
+
+    location: str
+    metrics: dict[str, float]
+    curves: dict[str, list[float]]
+    tags: dict[str, str]
+    tables: dict[str, pd.DataFrame]
+    test_window: pd.DataFrame | None
+    training_data: pd.DataFrame
+    training_digest: str
+    model: keras.Model
+    example: pd.DataFrame
+    model_tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackedLocation:
+    """A location's tracked result: its metrics, child run and registered model version."""
+
+    location: str
+    metrics: dict[str, float]
+    run_id: str
+    model_version: str
+
+
+@task(name="start-parent-run", cache_policy=NO_CACHE, **STORE_RETRIES)
+@names_the_store
+def start_parent_run(
+    name: str, params: dict[str, Any], tags: dict[str, str], key: str | None = None
+) -> str:
+    """Create the flow run's parent run and return its id.
+
+    With a `key`, the parent run of an earlier attempt with the same key is reused (and set
+    RUNNING again), so that repeating or resuming a flow creates no new parent run.
+    """
+    client = mlflow_client()
+    if key is not None:
+        earlier = runs_tagged({PARENT_KEY_TAG: key})
+        if earlier:
+            client.update_run(earlier[0].info.run_id, status="RUNNING")
+            return earlier[0].info.run_id
+        tags = {**tags, PARENT_KEY_TAG: key}
+    run = client.create_run(experiment_id(), run_name=name, tags={**tags, **owner_tags()})
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    return run.info.run_id
+
+
+@names_the_store
+def finish_run(run_id: str, status: str = "FINISHED") -> None:
+    """Mark a run FINISHED, FAILED or KILLED."""
+    mlflow_client().set_terminated(run_id, status=status)
+
+
+@task(name="close-parent-run", cache_policy=NO_CACHE, **STORE_RETRIES)
+@names_the_store
+def close_parent_run(
+    run_id: str,
+    tables: dict[str, pd.DataFrame],
+    summary: dict[str, float],
+    failures: dict[str, str],
+) -> None:
+    """Attach result tables (CSV), the summary metrics and any failures; then end the parent
+    run, FAILED when a location failed."""
+    client = mlflow_client()
+    for artifact_file, table in tables.items():
+        client.log_text(run_id, table.to_csv(index=False), artifact_file)
+    if failures:
+        client.log_dict(run_id, failures, "failures.json")
+    now = now_ms()
+    values = {**summary, "locations_failed": len(failures)}
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
+    client.set_terminated(run_id, status="FAILED" if failures else "FINISHED")
+
+
+def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
+    for start in range(0, len(metrics), METRIC_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH])
+
+
+def _log_training_data(frame: pd.DataFrame, location: str, digest: str) -> None:
+    """Log the location's training months as an MLflow dataset input with its digest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = mlflow.data.from_pandas(
+            frame, source=None, name=f"{location} monthly training data", digest=digest
+        )
+        mlflow.log_input(dataset, context="training")
+
+
+def _log_test_window(client: MlflowClient, run_id: str, frame: pd.DataFrame, title: str) -> None:
+    """PNG and interactive HTML of actual vs forecast vs baselines, and the predictions as CSV.
+
+    The HTML loads plotly.js from its CDN to stay small (one copy per run would add 4.8 MB);
+    the PNG needs nothing and shows in the MLflow UI as it is.
+    """
+    client.log_figure(run_id, forecast_chart_png(frame, title), "plots/test_forecast.png")
+    html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
+    client.log_text(run_id, html, "plots/test_forecast.html")
+    client.log_text(run_id, frame.to_csv(index=False), "predictions/test_predictions.csv")
+
+
+@task(name="track-location", cache_policy=NO_CACHE, **STORE_RETRIES)
+@names_the_store
+def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord) -> TrackedLocation:
+    """Create a location's child run: params, metrics, curves, tags, test-window charts and
+    predictions, tables, training data, and the model (registered as `tempcast-<location>`
+    unless the context says otherwise). The run is FINISHED only when all of it is logged."""
+    location = record.location
+    client = mlflow_client()
+    tags = {
+        "tempcast.kind": context.kind,
+        "tempcast.location": location,
+        "tempcast.as_of": context.as_of,
+    }
+    with owned_run(
+        experiment_id=experiment_id(),
+        run_name=location,
+        nested=True,
+        parent_run_id=parent_run_id,
+        tags={**tags, **record.tags},
+    ) as run:
+        run_id = run.info.run_id
+        now = now_ms()
+        summary = [Metric(k, float(v), now, 0) for k, v in record.metrics.items()]
+        steps = [
+            Metric(name, value, now, step)
+            for name, values in record.curves.items()
+            for step, value in enumerate(values)
+        ]
+        client.log_batch(run_id, params=[Param(k, v) for k, v in context.params(location).items()])
+        _log_metrics(client, run_id, summary + steps)
+        _log_training_data(record.training_data, location, record.training_digest)
+        if record.test_window is not None:
+            title = f"{location}: test months (as of {context.as_of})"
+            _log_test_window(client, run_id, record.test_window, title)
+        for artifact_file, table in record.tables.items():
+            client.log_text(run_id, table.to_csv(index=False), artifact_file)
+        info = log_model(
+            record.model, record.example, model_name(location) if context.register else None
+        )
+    if not context.register:
+        return TrackedLocation(location, record.metrics, run_id, "")
+    model_version = str(info.registered_model_version)
+    version_tags = {"as_of": context.as_of, "data_digest": context.data_digest, **record.model_tags}
+    for tag, value in version_tags.items():
+        client.set_model_version_tag(model_name(location), model_version, tag, value)
+    return TrackedLocation(location, record.metrics, run_id, model_version)
+
+
+@names_the_store
+def attach_files(run_id: str, paths: list[Path], folder: str) -> None:
+    """Log files as artifacts of a run, under `folder`."""
+    client = mlflow_client()
+    for path in paths:
+        client.log_artifact(run_id, str(path), artifact_path=folder)
+
+
+@names_the_store
+def runs_tagged(tags: dict[str, str]) -> list[Any]:
+    """Every run of the experiment whose tags include all of `tags`."""
+    client = mlflow_client()
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id()], query, max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+@names_the_store
+def read_artifact_table(run_id: str, artifact_file: str) -> pd.DataFrame:
+    """A CSV artifact of a run, as a table."""
+    mlflow_client()
+    text = mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}")
+    return pd.read_csv(io.StringIO(text))
+
+
+@names_the_store
+def tracked_from_run(run: Any) -> TrackedLocation:
+    """A location's tracked result, read back from its finished run (and registered version)."""
+    client = mlflow_client()
+    versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+    return TrackedLocation(
+        location=run.data.params.get("location", run.info.run_name),
+        metrics=dict(run.data.metrics),
+        run_id=run.info.run_id,
+        model_version=str(versions[0].version) if versions else "",
+    )

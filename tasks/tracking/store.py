@@ -1,0 +1,110 @@
+"""The MLflow store: where it is, a client of it, the tempcast experiment, and its errors.
+
+Failures to reach or use the store become one InfrastructureError naming its URI (after
+Prefect's task retries, with backoff, and MLflow's own short HTTP retries).
+"""
+
+import functools
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import mlflow
+import requests
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from prefect.tasks import exponential_backoff
+
+from tasks.errors import InfrastructureError, TempcastError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+EXPERIMENT_NAME = "tempcast"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_FOLDER = "mlartifacts"
+MODEL_PREFIX = "tempcast-"
+HTTP_DEFAULTS = {
+    # Fail fast inside MLflow; Prefect's task retries add the backoff between attempts.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+# Options of every Prefect task that talks to the store.
+STORE_RETRIES = {"retries": 2, "retry_delay_seconds": exponential_backoff(backoff_factor=5)}
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, at most 400 characters."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= 400 else text[:400] + "…"
+
+
+def tracking_uri() -> str:
+    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def names_the_store(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a failure to reach or use the tracking store into one InfrastructureError naming its
+    URI; a TempcastError (the user's to fix) passes unchanged."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except (TempcastError, InfrastructureError):
+            raise
+        except (MlflowException, requests.RequestException, OSError) as error:
+            raise InfrastructureError(
+                f"MLflow tracking at {tracking_uri()} failed: {first_line(error)}"
+            ) from error
+
+    return wrapper
+
+
+def model_name(location: str) -> str:
+    """Registered model name of a location: `tempcast-<location in lower case>`."""
+    return MODEL_PREFIX + location.lower().replace(" ", "-")
+
+
+def now_ms() -> int:
+    """The time now in milliseconds, as MLflow stamps metrics."""
+    return int(time.time() * 1000)
+
+
+def _is_local(uri: str) -> bool:
+    """True for stores on this machine (sqlite or file), whose artifacts we place ourselves."""
+    return uri.startswith(("sqlite:", "file:")) or "://" not in uri
+
+
+def mlflow_client() -> MlflowClient:
+    """A client of the configured store; the fluent API is pointed at it too.
+
+    MLflow keeps the tracking URI in a context variable, which Prefect copies into each task
+    run, so every task that talks to MLflow sets it again rather than relying on another's.
+    """
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+@names_the_store
+def experiment_id() -> str:
+    """The `tempcast` experiment's id, created if needed.
+
+    With the embedded store, artifacts go to ./mlartifacts; a tracking server decides for itself.
+    """
+    client = mlflow_client()
+    uri = tracking_uri()
+    found = client.get_experiment_by_name(EXPERIMENT_NAME)
+    if found is not None:
+        return found.experiment_id
+    location = Path(DEFAULT_ARTIFACT_FOLDER).resolve().as_uri() if _is_local(uri) else None
+    try:
+        return client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+    except MlflowException:  # created meanwhile by a concurrent run
+        return client.get_experiment_by_name(EXPERIMENT_NAME).experiment_id

@@ -1,0 +1,58 @@
+"""Backtest rows and summaries on tiny series with known answers; range expansion."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.backtest.scoring import backtest_rows, expand_range, overall, summarise
+from tasks.data.locations import LocationSeries
+from tasks.data.months import month_range
+from tasks.errors import TempcastError
+
+
+def test_range_expansion_is_inclusive_and_ordered():
+    assert expand_range("2015-11", "2016-02") == ["2015-11", "2015-12", "2016-01", "2016-02"]
+    assert expand_range("2016-01", "2016-01") == ["2016-01"]
+    with pytest.raises(TempcastError, match="wrong order: 2016-03 is after 2016-01"):
+        expand_range("2016-03", "2016-01")
+    with pytest.raises(TempcastError, match="--from '2016-1' is not a month"):
+        expand_range("2016-1", "2016-03")
+
+
+def test_backtest_rows_with_known_answers():
+    months = month_range("2010-01", "2011-12")  # 24 months, value = month index
+    history = np.arange(24, dtype=float)
+    truth = pd.DataFrame(
+        [np.arange(27, dtype=float)], index=["A"], columns=month_range("2010-01", "2012-03")
+    )
+    series = LocationSeries("A", history, months)
+    rows = backtest_rows(series, "2011-12", np.array([30.0, 20.0, 26.0, 1.0]), truth)
+
+    assert rows["month"].tolist() == ["2012-01", "2012-02", "2012-03", "2012-04"]
+    assert rows["step"].tolist() == [1, 2, 3, 4]
+    assert rows["actual"].tolist()[:3] == [24.0, 25.0, 26.0] and np.isnan(rows["actual"].iloc[3])
+    assert rows["abs_error"].tolist()[:3] == [6.0, 5.0, 0.0]
+    assert rows["baseline_climatology"].tolist() == [
+        6.0,
+        7.0,
+        8.0,
+        9.0,
+    ]  # mean of Jan 2010, Jan 2011...
+    assert rows["baseline_seasonal_naive"].tolist() == [12.0, 13.0, 14.0, 15.0]
+    assert set(rows["as_of"]) == {"2011-12"}
+
+    by_step = summarise(rows, "step")
+    assert by_step["step"].tolist() == [1, 2, 3]  # step 4 has no actual value yet
+    assert by_step["mae"].tolist() == [6.0, 5.0, 0.0]
+    assert by_step["baseline_climatology_mae"].tolist() == [18.0, 18.0, 18.0]
+    assert overall(rows)["backtest_mae"] == pytest.approx(11 / 3)
+    assert overall(rows)["backtest_months_scored"] == 3
+
+
+def test_an_as_of_whose_own_month_has_no_data_forecasts_from_the_month_before():
+    months = month_range("2010-01", "2011-11")  # the data as of 2011-12 ends a month early
+    truth = pd.DataFrame([np.arange(27.0)], index=["A"], columns=month_range("2010-01", "2012-03"))
+    series = LocationSeries("A", np.arange(23.0), months)
+    rows = backtest_rows(series, "2011-12", np.array([1.0, 2.0]), truth)
+    assert rows["month"].tolist() == ["2011-12", "2012-01"] and set(rows["as_of"]) == {"2011-12"}
+    assert rows["step"].tolist() == [1, 2]

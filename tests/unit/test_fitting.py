@@ -1,0 +1,137 @@
+"""Fitting: origins and what each fit may see, the tutorial's settings reaching Keras, training
+reducing the loss, and seeds that reproduce results whatever runs in other threads."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import keras
+import numpy as np
+import pytest
+
+from tasks.data.locations import LocationSeries
+from tasks.errors import TempcastError
+from tasks.model.evaluation import forecast_from
+from tasks.model.fitting import fit_locations
+from tasks.model.settings import RECIPES, TrainingOverrides, training_config
+from tasks.pipeline.units import fit_units
+from tests.support.tiny import TINY_TRAINING, prepared_table, quiet, series_of
+
+
+def tiny(**changes):
+    return training_config("default", TINY_TRAINING.model_copy(update=changes))
+
+
+def test_explicit_settings_override_the_recipe_and_bad_ones_are_named():
+    config = training_config("article", TrainingOverrides(epochs=3, units=8))
+    assert (config.epochs, config.units, config.batch_size) == (3, 8, 1)
+    assert training_config("article") == RECIPES["article"]
+    with pytest.raises(TempcastError, match="rolling validation needs climatology scaling"):
+        training_config("article", TrainingOverrides(validation="rolling"))
+    with pytest.raises(TempcastError, match="units: Input should be greater than or equal to 1"):
+        training_config("default", TrainingOverrides(units=0))
+
+
+def test_the_evaluation_fit_never_sees_its_test_months_and_the_production_fit_sees_all():
+    series = series_of(prepared_table(months=48))
+    config = tiny()
+    units = fit_units.fn(series, config)
+    warmer = np.r_[np.zeros(45), np.full(3, 5.0)]  # the last months, inside the test window
+    changed = [LocationSeries(s.location, s.values + warmer, s.months) for s in series]
+    again = fit_units.fn(changed, config)
+    for name in ("Alpha", "Bravo"):
+        first, second = units.units[name], again.units[name]
+        assert (first.evaluation_fit.origin, first.production.origin) == (42, 48)
+        assert (
+            first.evaluation.metrics["baseline_climatology_mae"]
+            != second.evaluation.metrics["baseline_climatology_mae"]
+        )
+        np.testing.assert_array_equal(first.evaluation.forecast, second.evaluation.forecast)
+        assert np.abs(first.forecast - second.forecast).max() > 0.01, (
+            "the newest months were ignored"
+        )
+
+
+def test_a_location_too_short_for_a_test_window_still_gets_a_production_fit():
+    series = series_of(prepared_table(months=14))  # one window of 6 + 6, no room for a test
+    units = fit_units.fn(series, tiny())
+    assert not units.failures
+    unit = units.units["Alpha"]
+    assert unit.evaluation is None and unit.production.origin == 14
+    assert unit.note == "test metrics unavailable: a test window needs 18 months, there are 14"
+
+
+def test_too_few_months_for_one_window_is_a_failure_naming_the_need():
+    fitted = fit_locations(series_of(prepared_table(months=10)), tiny(), 0, quiet)
+    assert fitted.failures == {
+        name: "too few months for timestep 6 and horizon 6: needs 12, has 10"
+        for name in ("Alpha", "Bravo")
+    }
+
+
+def test_the_article_recipe_reaches_keras_as_stated_and_does_not_refit(monkeypatch):
+    calls = []
+    real_fit = keras.Model.fit
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.copy())
+        return real_fit(self, *args, **{**kwargs, "epochs": 1})
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    series = series_of(prepared_table(("Alpha",), months=40))
+    config = training_config("article", TrainingOverrides(timestep=6, horizon=6, units=4))
+    units = fit_units.fn(series, config)
+    (call,) = calls
+    assert call["batch_size"] == 1 and call["epochs"] == 1000
+    assert call["validation_split"] == 0.2 and call["shuffle"] is True
+    unit = units.units["Alpha"]
+    assert unit.production is unit.evaluation_fit
+    assert (unit.production.origin, unit.production.trained_until) == (34, 28)
+
+
+def test_a_few_epochs_reduce_the_training_loss():
+    series = series_of(prepared_table())
+    overrides = TrainingOverrides(epochs=8, timestep=6, horizon=6, units=4, batch_size=16)
+    fitted = fit_locations(series, training_config("article", overrides), 0, quiet)
+    history = fitted.fits["Alpha"].history["loss"]
+    assert not fitted.failures and len(history) == 8
+    assert history[-1] < history[0]
+
+
+def test_the_same_seed_gives_the_same_metrics():
+    series = series_of(prepared_table())
+    config = tiny(epochs=3, seed=7)
+
+    def test_maes() -> list[float]:
+        units = fit_units.fn(series, config)
+        return [units.units[s.location].evaluation.metrics["test_mae"] for s in series]
+
+    assert test_maes() == test_maes()
+
+
+def test_trainings_in_parallel_threads_give_the_same_models_as_one_at_a_time():
+    """Flows train locations (and backfill months) in worker threads; the seed alone must
+    decide each model, whatever else trains at the same time."""
+    series = series_of(prepared_table(("Alpha", "Bravo", "Charlie"), months=40))
+    config = training_config("article", TrainingOverrides(epochs=4, units=4, timestep=6, horizon=6))
+
+    def test_forecast(one) -> np.ndarray:
+        fit = fit_locations([one], config, 6, quiet).fits[one.location]
+        return forecast_from(fit.model(one.location), one, fit.origin)
+
+    one_at_a_time = [test_forecast(one) for one in series]
+    with ThreadPoolExecutor(len(series)) as pool:
+        in_parallel = list(pool.map(test_forecast, series))
+    for alone, together in zip(one_at_a_time, in_parallel, strict=True):
+        np.testing.assert_array_equal(alone, together)
+
+
+def test_the_batched_forecasts_are_those_of_the_standalone_models():
+    series = series_of(prepared_table(("Alpha", "Bravo", "Charlie"), months=48))
+    for recipe in ("default", "article"):
+        config = training_config(
+            recipe, TINY_TRAINING.model_copy(update={"epochs": 2, "validation": None})
+        )
+        units = fit_units.fn(series, config)
+        for s in series:
+            unit = units.units[s.location]
+            alone = forecast_from(unit.production.model(s.location), s, unit.production.origin)
+            np.testing.assert_allclose(unit.forecast, alone, rtol=0, atol=1e-4)
