@@ -18,7 +18,8 @@ install: $(STAMP)  ## create .venv with the project and its dev extra
 run: install  ## the main job on the embedded defaults: retrain every location, forecast
 	$(BIN)/tempcast retrain --all
 
-ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1
+ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1; first, the URL of the runs
+	-@$(BIN)/python -c 'from tasks.tracking.store import runs_page; print(runs_page("http://127.0.0.1:$(UI_PORT)"))'
 	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
 		--host 127.0.0.1 --port $(UI_PORT) --workers 1
 

@@ -5,18 +5,20 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks import backtest, prepare, speed
+from benchmarks import backtest, prepare, speed, startup
 
 RESULTS = Path("benchmarks/results")
 
 
 def main() -> None:
-    """Data preparation, the speed comparison, and the 12-origin backtest."""
+    """Data preparation, the quick commands' start-up, the speed comparison, and the
+    42-origin backtest beside its peers."""
     folder = Path(tempfile.mkdtemp(prefix="tempcast-bench-"))
     results = {
         "prepare": prepare.run(),
+        "startup": startup.run(),
         "speed": speed.compare(folder / "speed", ["Canberra", "Sydney"], [], []),
-        "backtest": backtest.backtest(folder / "backtest", "2014-12", "2015-11", []),
+        "backtest": backtest.backtest(folder / "backtest", "2012-06", "2015-11", []),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "all.json").write_text(json.dumps(results, indent=2) + "\n")

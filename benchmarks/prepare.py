@@ -8,10 +8,10 @@ import statistics
 import time
 from pathlib import Path
 
-from tasks.impute import impute_gaps
-from tasks.ingest import ingest_observations, resolve_data_path
-from tasks.monthly import monthly_means
-from tasks.selection import select_table
+from tasks.data.impute import impute_gaps
+from tasks.data.ingest import ingest_observations, resolve_data_path
+from tasks.data.monthly import build_monthly_table
+from tasks.data.selection import select_data
 
 
 def seconds(function, repeats: int) -> list[float]:
@@ -26,16 +26,16 @@ def seconds(function, repeats: int) -> list[float]:
 
 def prepare_all(path: Path) -> None:
     """Every data step, without Prefect: ingest, validate, monthly, select, impute."""
-    ingested = ingest_observations(path)
-    selection = select_table(monthly_means(ingested.accepted), "auto", ingested.last_date)
-    impute_gaps(selection.table)
+    ingested = ingest_observations.fn(path)
+    monthly = build_monthly_table.fn(ingested.accepted)
+    impute_gaps.fn(select_data.fn(monthly, "auto", ingested.last_date).table)
 
 
 def run(repeats: int = 5) -> dict:
     """Median and best seconds of ingest+validate and of the full preparation."""
     path = resolve_data_path()
     first = seconds(lambda: prepare_all(path), 1)[0]
-    ingest_times = seconds(lambda: ingest_observations(path), repeats)
+    ingest_times = seconds(lambda: ingest_observations.fn(path), repeats)
     prepare_times = seconds(lambda: prepare_all(path), repeats)
     return {
         "data": str(path),

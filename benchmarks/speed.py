@@ -28,18 +28,27 @@ MEANS = ["test_mae", "baseline_climatology_mae", "baseline_seasonal_naive_mae"]
 
 @dataclass(frozen=True)
 class CommandRun:
-    """Wall seconds, peak resident memory (MiB) and the metrics table of one tempcast command."""
+    """Wall seconds, peak resident memory (MiB) and the metrics table of one tempcast command,
+    and its CPU seconds (user and system, with those of its child processes that it waited for:
+    a measure that other work on the machine hardly changes)."""
 
     seconds: float
     peak_mib: float
     metrics: pd.DataFrame
+    cpu_seconds: float = 0.0
 
 
-def run_command(arguments: list[str], folder: Path, results: str = "metrics.csv") -> CommandRun:
-    """Run `tempcast ARGUMENTS` in `folder` with a fresh embedded store; measure it and read
-    its result table (`results`, in its output folder)."""
+def run_command(
+    arguments: list[str],
+    folder: Path,
+    results: str = "metrics.csv",
+    env: dict[str, str] | None = None,
+) -> CommandRun:
+    """Run `tempcast ARGUMENTS` in `folder` with a fresh embedded store (and any other
+    variables in `env`); measure it and read its result table (`results`, in its output
+    folder)."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}", **(env or {})}
     log = folder / "command.log"
     start = time.perf_counter()
     with log.open("w") as output:
@@ -55,7 +64,8 @@ def run_command(arguments: list[str], folder: Path, results: str = "metrics.csv"
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise RuntimeError(f"tempcast {' '.join(arguments)} failed; see {log}")
-    return CommandRun(seconds, usage.ru_maxrss / 1024, pd.read_csv(folder / "out" / results))
+    cpu = usage.ru_utime + usage.ru_stime
+    return CommandRun(seconds, usage.ru_maxrss / 1024, pd.read_csv(folder / "out" / results), cpu)
 
 
 def means(metrics: pd.DataFrame) -> dict[str, float]:

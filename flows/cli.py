@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-DEBUG_VARIABLE = "TEMPCAST_DEBUG"
+DEBUG_VARIABLE, VERBOSE_VARIABLE = "TEMPCAST_DEBUG", "TEMPCAST_VERBOSE"
 UI_HINT = (
     "Compare the runs in the MLflow UI: `make ui`, then open the URL it prints"
     " (the same store: $MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)"
@@ -44,8 +44,20 @@ AsOfOption = Annotated[
 
 
 @app.callback()
-def tempcast() -> None:
+def tempcast(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Also show what is hidden by default: TensorFlow's start-up lines, MLflow's"
+            f" progress bars and notes (or set ${VERBOSE_VARIABLE}; ${DEBUG_VARIABLE} adds"
+            " tracebacks).",
+        ),
+    ] = False,
+) -> None:
     """Forecast monthly temperatures of Australian weather stations with LSTMs, on Prefect."""
+    if verbose:
+        os.environ[VERBOSE_VARIABLE] = "1"  # read by tasks.quiet, here and in worker processes
 
 
 class ExpectedErrorFilter(logging.Filter):
@@ -59,11 +71,15 @@ class ExpectedErrorFilter(logging.Filter):
 
 
 def quiet_expected_errors() -> None:
-    """Attach ExpectedErrorFilter to every handler Prefect has configured, and keep MLflow's
-    per-model INFO lines (registered model, created version) out of the console."""
+    """Attach ExpectedErrorFilter to every handler Prefect has configured; unless --verbose,
+    keep MLflow's INFO lines out of the console (tasks.tracking.store.quiet_mlflow hides its
+    progress bars)."""
     import prefect.logging  # noqa: F401  (configures Prefect's handlers)
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    from tasks.quiet import verbose
+
+    if not verbose():
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
     loggers = [
         logging.getLogger(),
         *(logging.getLogger(n) for n in logging.root.manager.loggerDict),
@@ -118,13 +134,36 @@ def print_prepare_summary(report: dict, out: Path) -> None:
     typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
 
 
+def prefect_api_configured() -> bool:
+    """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
+    profile); without one, a flow first starts a temporary Prefect server."""
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
+
+
+def run_steps(module: str, **parameters: object) -> object:
+    """Run a flow's steps as plain functions, in this process, with no Prefect API: its
+    `<module>_steps` chain, with tempcast's progress lines on the console."""
+    from tasks.calls import as_function
+
+    quiet_expected_errors()
+    logging.getLogger("tempcast").setLevel(logging.INFO)
+    steps = getattr(importlib.import_module(f"flows.{module}"), f"{module}_steps")
+    return steps(**parameters, call=as_function)
+
+
 @app.command()
 @run_settings_options(("data", "out", "selection", "rules"))
 def prepare(settings: RunSettings) -> None:
-    """Validate the observations and write the complete monthly table, with its report."""
+    """Validate the observations and write the complete monthly table, with its report.
+
+    Runs as a Prefect flow where a Prefect API is configured, else as plain steps (nothing is
+    started)."""
     settings = checked_settings(settings)
     out = Path(settings.out or "outputs")
-    report = run_flow(
+    run = run_flow if prefect_api_configured() else run_steps
+    report = run(
         "prepare",
         data=settings.data,
         out=str(out),
@@ -163,7 +202,31 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
         f"as_of {result.as_of.label}: {promoted} of {len(result.table)} locations promoted;"
         f" forecasts for {result.forecasts['location'].nunique()} locations in {out}/forecasts.csv"
     )
+    for line in result.live.lines() if result.live else []:
+        typer.echo(line)
     typer.echo(UI_HINT)
+
+
+def only(flag: str, what: str) -> Any:
+    """A filter option of `tempcast forecasts`: only the forecasts of `what`."""
+    return typer.Option(flag, help=f"Only the forecasts of {what}.", show_default=False)
+
+
+@app.command()
+def forecasts(
+    location: Annotated[str | None, only("--location", "this location (any letter case)")] = None,
+    as_of: Annotated[str | None, only("--as-of", "this as_of (YYYY-MM)")] = None,
+    month: Annotated[str | None, only("--month", "this target month (YYYY-MM)")] = None,
+    style: Annotated[
+        Literal["table", "csv", "json"], typer.Option("--format", help="How to print them.")
+    ] = "table",
+) -> None:
+    """Print the forecast history: every forecast a retrain published, with its actual value
+    and errors once its month was scored ($TEMPCAST_FORECASTS_URI, default
+    sqlite:///forecasts.db). Reads only, without TensorFlow or Prefect."""
+    from tasks.publish.history import forecast_history, format_history, history_uri
+
+    typer.echo(format_history(forecast_history(history_uri(), location, as_of, month), style))
 
 
 @app.command()
@@ -185,6 +248,42 @@ def backfill(
         f"{result.trained} units trained, {result.reused} reused; backtest rows in"
         f" {out}/backtest.csv, summaries by step and location beside it. {UI_HINT}"
     )
+
+
+@app.command("fetch-data")
+def fetch_data(
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="Where to save it (a folder: weatherAUS.csv in it). Default: data/weatherAUS.csv.",
+            show_default=False,
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Your own copy (with --sha256). Default: $TEMPCAST_DATA_URL, else public copies.",
+            show_default=False,
+        ),
+    ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option("--sha256", help="The SHA-256 your copy must have.", show_default=False),
+    ] = None,
+) -> None:
+    """Download the observations (Kaggle's weatherAUS.csv) and check their SHA-256.
+
+    From --url, else $TEMPCAST_DATA_URL, else the public copies of Kaggle's "Rain in Australia"
+    file; a file that does not match its SHA-256 is never kept."""
+    from tasks.data.fetch import FETCH_TARGET, data_sources
+    from tasks.data.fetch import fetch_data as fetch
+
+    target = to or FETCH_TARGET
+    if target.is_dir():
+        target = target / FETCH_TARGET.name
+    typer.echo(fetch(target, data_sources(url, sha256)))
 
 
 @app.command()

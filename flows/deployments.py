@@ -59,33 +59,26 @@ class DeploymentSpec:
         return getattr(importlib.import_module(module), function)
 
 
+def flow_deployment(name: str, cron: str | None = None) -> DeploymentSpec:
+    """The deployment `name/name` of the flow in flows/<name>.py, with the default parameters."""
+    return DeploymentSpec(
+        name=name,
+        flow_name=name,
+        entrypoint=f"flows/{name}.py:{name}_flow",
+        parameters=DEFAULT_PARAMETERS,
+        tags=("tempcast", name),
+        cron=cron,
+    )
+
+
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     # The monthly job, early on the 2nd: as_of is left unset so that a scheduled run cuts the
-    # data at the month before its scheduled date (tasks.asof), every location is retrained.
-    DeploymentSpec(
-        name="retrain",
-        flow_name="retrain",
-        entrypoint="flows/retrain.py:retrain_flow",
-        parameters=DEFAULT_PARAMETERS,
-        tags=("tempcast", "retrain"),
-        cron=MONTHLY_CRON,
-    ),
+    # data at the month before its scheduled date (tasks.data.asof), every location is retrained.
+    flow_deployment("retrain", cron=MONTHLY_CRON),
     # Re-runs the pipeline as of each month in a range: start and end are given at run time.
-    DeploymentSpec(
-        name="backfill",
-        flow_name="backfill",
-        entrypoint="flows/backfill.py:backfill_flow",
-        parameters=DEFAULT_PARAMETERS,
-        tags=("tempcast", "backfill"),
-    ),
+    flow_deployment("backfill"),
     # A one-off training of every location on all the data, run on demand.
-    DeploymentSpec(
-        name="train",
-        flow_name="train",
-        entrypoint="flows/train.py:train_flow",
-        parameters=DEFAULT_PARAMETERS,
-        tags=("tempcast", "train"),
-    ),
+    flow_deployment("train"),
 )
 
 

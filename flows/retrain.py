@@ -1,5 +1,6 @@
-"""The retrain flow, tempcast's monthly job: cut the data at as_of, retrain every location,
-promote a model only when it earns it, publish the champions' forecasts."""
+"""The retrain flow, tempcast's monthly job: cut the data at as_of, score the forecasts
+published before whose months have arrived, retrain every location, promote a model only when
+it earns it, publish the champions' forecasts and record them in the forecast history."""
 
 import dataclasses
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, runtime
 
+from tasks.backtest.scoring import truth_table
 from tasks.data.asof import AsOf, resolve_as_of
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.locations import choose_locations
@@ -17,7 +19,9 @@ from tasks.logs import run_logger
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
 from tasks.pipeline.units import UnitSpec, finish_units, run_units
-from tasks.publish.forecasts import publish_forecasts
+from tasks.publish.forecasts import publish_forecasts, record_forecasts
+from tasks.publish.history import history_uri
+from tasks.publish.live import LiveAccuracy, publish_live_accuracy, score_live_forecasts
 from tasks.publish.outputs import ensure_folder
 from tasks.publish.reports import retrain_report, with_decisions
 from tasks.settings import RunSettings, model_settings
@@ -26,11 +30,13 @@ from tasks.tracking.runs import RunContext, start_parent_run
 
 @dataclass(frozen=True)
 class RetrainResult:
-    """The per-location table (metrics and decisions), the forecasts, and the cut-off used."""
+    """The per-location table (metrics and decisions), the forecasts, the cut-off used, and the
+    live accuracy of the forecasts published before."""
 
     table: pd.DataFrame
     forecasts: pd.DataFrame
     as_of: AsOf
+    live: LiveAccuracy | None = None
 
 
 def scheduled_start() -> datetime | None:
@@ -42,10 +48,12 @@ def scheduled_start() -> datetime | None:
 def retrain_flow(
     as_of: str | None = None, force: bool = False, settings: RunSettings | None = None
 ) -> RetrainResult:
-    """Retrain every location on data cut at as_of, promote by the rule, forecast ahead.
+    """Score the earlier forecasts, retrain every location on data cut at as_of, promote by the
+    rule, forecast ahead and record the forecasts.
 
-    Repeating it for the same as_of, settings and data retrains nothing (unless `force`), and a
-    run that crashed part way is completed by starting it again.
+    Repeating it for the same as_of, settings and data retrains nothing (unless `force`) and
+    adds no row to the forecast history, and a run that crashed part way is completed by
+    starting it again.
     """
     run = settings or RunSettings()
     config = run.config()
@@ -56,6 +64,8 @@ def retrain_flow(
         run_logger().warning(cutoff.note)
     prepared = prepare_data(ingested, run.selection, run.rules, cutoff.month)
     chosen = choose_locations(prepared.locations, run.locations)
+    history = history_uri()
+    live = score_live_forecasts(history, truth_table(ingested, cutoff.month), cutoff.label)
     context = RunContext(model_settings(config, run), cutoff.label, prepared.digest, "retrain")
     parent_run_id = start_parent_run(
         f"retrain {cutoff.label}",
@@ -69,13 +79,15 @@ def retrain_flow(
         if force
         else batch_key("retrain", cutoff.label, context.settings, prepared.digest, chosen),
     )
+    publish_live_accuracy(live, out, parent_run_id)
     spec = UnitSpec("retrain", promote=True, forecast=True)
     with fan_out_runner(run) as runner:
         units = run_units(prepared, chosen, config, context, spec, parent_run_id, runner, force)
     if len(units.forecasts):
         publish_forecasts(units.forecasts, prepared.table, out, parent_run_id)
-    report = retrain_report(prepared.report, cutoff, units.decisions)
+        record_forecasts(units.forecasts, prepared.table, history)
+    report = retrain_report(prepared.report, cutoff, units.decisions, live.report())
     write_prepared(dataclasses.replace(prepared, report=report), out)
     table = with_decisions(units.table, units.decisions, units.forecasts)
     finish_units(table, units.failures, parent_run_id, out, "retrain")
-    return RetrainResult(table, units.forecasts, cutoff)
+    return RetrainResult(table, units.forecasts, cutoff, live)

@@ -1,11 +1,14 @@
 """The steps of the tempcast pipeline: plain typed functions, each wrapped in a Prefect task.
 
 Importing this package switches the telemetry of Prefect and MLflow off (unless the user has set the
-variables explicitly), so that nothing the project runs reaches the network by default, and fixes
-TensorFlow's thread pool size for reproducible training across processes.
+variables explicitly), so that nothing the project runs reaches the network by default, fixes
+TensorFlow's thread pool size for reproducible training across processes, and hides the start-up
+lines of TensorFlow's native libraries (tasks.quiet), without importing TensorFlow itself.
 """
 
 import os
+
+from tasks.quiet import quiet_tensorflow_start
 
 OFFLINE_ENVIRONMENT = {
     "DO_NOT_TRACK": "true",
@@ -24,3 +27,4 @@ for _name, _value in OFFLINE_ENVIRONMENT.items():
 # how sums are split). Fixing it here makes a Dask worker process (where Dask limits threads)
 # train exactly as this process would.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(os.cpu_count() or 1))
+quiet_tensorflow_start()

@@ -18,10 +18,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The real weatherAUS file; data tests fail loudly (never skip) when it is absent."""
+    """The real weatherAUS file; data tests fail loudly (never skip, never download) when it
+    is absent."""
     from tasks.data.ingest import resolve_data_path
 
-    path = resolve_data_path()
+    path = resolve_data_path(fetch=False)
     assert path.is_file(), f"the real dataset is needed for data tests: {path}"
     return path
 
@@ -38,7 +39,17 @@ def prefect_harness():
 
 @pytest.fixture
 def tracking_store(tmp_path, monkeypatch):
-    """A fresh embedded MLflow store (sqlite + ./mlartifacts) in a temporary working folder."""
+    """A fresh embedded MLflow store (sqlite + ./mlartifacts) in a temporary working folder, and
+    the default forecast history beside it (sqlite:///forecasts.db)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TEMPCAST_FORECASTS_URI", raising=False)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     return tmp_path
+
+
+@pytest.fixture
+def session_prefect_api(monkeypatch):
+    """Subprocesses started by the test use the session's Prefect API (none starts its own)."""
+    from prefect.settings import PREFECT_API_URL
+
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())

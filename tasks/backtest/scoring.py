@@ -32,11 +32,14 @@ ERRORS = {
 }
 
 
-def truth_table(ingested: IngestResult) -> pd.DataFrame:
-    """Raw monthly means of the whole file up to its last complete month (no imputation)."""
+def truth_table(ingested: IngestResult, through: pd.Period | None = None) -> pd.DataFrame:
+    """Raw monthly means of the whole file up to its last complete month (no imputation), or up
+    to `through` when that is earlier (what was observed by then)."""
     if ingested.last_date is None:
         raise TempcastError("no accepted observations to score backtests against")
     complete = last_complete_month(ingested.last_date)
+    if through is not None:
+        complete = min(complete, through)
     return build_monthly_table.fn(ingested.accepted, complete).means
 
 

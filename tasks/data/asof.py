@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from tasks.errors import TempcastError
 from tasks.data.months import last_complete_month, parse_month
+from tasks.errors import TempcastError
 
 SCHEDULE_TIMEZONE = ZoneInfo("Australia/Sydney")
 

@@ -25,6 +25,7 @@ from schemas.observations import (
     ParsedObservations,
     missing_flag,
 )
+from tasks.data.fetch import FETCH_TARGET, data_sources, fetch_data
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
 
@@ -74,8 +75,9 @@ class IngestResult:
         return {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()}
 
 
-def resolve_data_path(explicit: Path | None = None) -> Path:
-    """Find the observations file: `--data`, then $TEMPCAST_DATA, then the default places.
+def resolve_data_path(explicit: Path | None = None, fetch: bool = True) -> Path:
+    """Find the observations file: `--data`, then $TEMPCAST_DATA, then the default places, else
+    (with `fetch`) download it into `data/weatherAUS.csv` under the working directory.
 
     An explicit path or variable is used as given (a wrong one is an error, never silently
     replaced); the defaults are looked up relative to the working directory, then the project.
@@ -88,10 +90,15 @@ def resolve_data_path(explicit: Path | None = None) -> Path:
         for candidate in DEFAULT_DATA_PATHS:
             if (base / candidate).is_file():
                 return (base / candidate).resolve()
-    looked = ", ".join(str(p) for p in DEFAULT_DATA_PATHS)
-    raise TempcastError(
-        f"no data file found: pass --data PATH or set {DATA_ENV_VARIABLE} (looked for {looked})"
-    )
+    looked = f"looked for {', '.join(str(p) for p in DEFAULT_DATA_PATHS)}"
+    if not fetch:
+        raise TempcastError(
+            f"no data file found: pass --data PATH or set {DATA_ENV_VARIABLE} ({looked})"
+        )
+    try:
+        return fetch_data(Path.cwd() / FETCH_TARGET, data_sources()).resolve()
+    except TempcastError as error:
+        raise TempcastError(f"no data file found ({looked}) and {error}") from None
 
 
 def _compression(path: Path) -> str | None:
@@ -109,11 +116,12 @@ def _undecodable(path: Path, error: UnicodeDecodeError) -> TempcastError:
 def _refuse_repeated_columns(path: Path) -> None:
     """A required column named twice in the header makes the file ambiguous: refuse it.
 
-    pandas renames a repeated column ('Date' -> 'Date.1'), so the header is read here as it is.
+    pandas renames a repeated column ('Date' -> 'Date.1'), so the header is read here as it is,
+    each name as pandas sees it (spaces around it and byte-order marks ignored).
     """
     opener = gzip.open if _compression(path) == "gzip" else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        header = [name.strip() for name in next(csv.reader(handle), [])]
+        header = [name.replace("\ufeff", "").strip() for name in next(csv.reader(handle), [])]
     for name in REQUIRED_COLUMNS:
         if header.count(name) > 1:
             raise TempcastError(

@@ -8,8 +8,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.monthly import MonthlyTemperatures
-from tasks.errors import TempcastError
 from tasks.data.months import month_labels
+from tasks.errors import TempcastError
 
 
 @dataclass(frozen=True)

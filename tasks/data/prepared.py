@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.calls import Call, as_task
 from tasks.data.impute import Imputed, impute_gaps
 from tasks.data.ingest import IngestResult
 from tasks.data.monthly import build_monthly_table
@@ -91,14 +92,16 @@ def prepare_data(
     method: SelectionMethod,
     rules: SelectionRules | None = None,
     as_of: pd.Period | None = None,
+    call: Call = as_task,
 ) -> Prepared:
-    """The data steps after ingest, each a Prefect task: the monthly table cut at `as_of`, the
-    choice of locations and months, the imputation of gaps."""
+    """The data steps after ingest, each a Prefect task (called as `call` says): the monthly
+    table cut at `as_of`, the choice of locations and months, the imputation of gaps."""
     data_end = ingested.last_date
     if as_of is not None and data_end is not None:
         data_end = min(data_end, as_of.end_time.normalize())
-    selected = select_data(build_monthly_table(ingested.accepted, as_of), method, data_end, rules)
-    imputed = impute_gaps(selected.table)
+    monthly = call(build_monthly_table, ingested.accepted, as_of)
+    selected = call(select_data, monthly, method, data_end, rules)
+    imputed = call(impute_gaps, selected.table)
     return Prepared(
         table=imputed.table,
         mask=imputed.mask,

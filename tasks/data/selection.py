@@ -12,10 +12,10 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.errors import TempcastError
 from tasks.data.monthly import MonthlyTable
-from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.data.months import describe_months, last_complete_month
+from tasks.data.rules import SelectionMethod, SelectionRules
+from tasks.errors import TempcastError
 
 ARTICLE_DROPPED_LOCATIONS = ("Dartmoor", "Katherine", "Melbourne", "Nhil", "Uluru")
 ARTICLE_MONTHS = ("2009-01", "2016-12")

@@ -53,6 +53,18 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class Trained:
+    """Networks trained for a group: the members, their history, the epochs trained, the forecast
+    steps the correction is used for, and the validation that chose them (rolling only)."""
+
+    members: list[keras.Model]
+    history: History
+    epochs: int
+    steps: int
+    validation: Validation | None = None
+
+
+@dataclass(frozen=True)
 class GroupFit:
     """Networks fit together for a group of locations on what was known at `origin` (months
     known; the training windows end by `trained_until`), each location's scaler, and how they
@@ -278,13 +290,13 @@ def input_shapes(config: TrainingConfig) -> list[tuple[int, ...]]:
     return shapes
 
 
-def choose_correction(gains: np.ndarray) -> tuple[int, int]:
+def choose_correction(gains: np.ndarray, most_steps: int) -> tuple[int, int]:
     """(epochs, steps) from the validation's gains: `gains[e, l, k]` is the mean change in
     absolute error (°C) at forecast step k+1 of location l after e epochs when the correction is
     used (negative: it helps; NaN: not validated). The correction is used for the first K steps
-    with the largest total gain that exceeds one standard error across locations; (0, 0) when
-    no such choice exists."""
-    validated = ~np.isnan(gains).all(axis=(0, 1))
+    (K at most `most_steps`) with the largest total gain that exceeds one standard error across
+    locations; (0, 0) when no such choice exists."""
+    validated = ~np.isnan(gains).all(axis=(0, 1)) & (np.arange(gains.shape[2]) < most_steps)
     totals = np.nancumsum(gains, axis=2)  # (epochs, locations, first K steps)
     mean = totals.mean(axis=1)
     spread = totals.std(axis=1, ddof=1) / math.sqrt(totals.shape[1]) if totals.shape[1] > 1 else 0
@@ -333,7 +345,7 @@ def rolling_validation(
         warnings.simplefilter("ignore", RuntimeWarning)
         gains = np.nanmean(errors - np.abs(residual)[None], axis=2)
         mae = np.nanmean(errors, axis=(1, 2, 3))
-    epochs, steps = choose_correction(gains)
+    epochs, steps = choose_correction(gains, config.correction_months)
     verdict = (
         f"the correction is used for the first {steps} months after {epochs} epochs"
         if steps
@@ -361,20 +373,20 @@ def train_networks(
     config: TrainingConfig,
     label: str,
     log: Log,
-) -> tuple[list[keras.Model], History, int, int, Validation | None]:
-    """Choose the epochs (rolling validation) or take them (random), then train; returns the
-    trained members, the history, the epochs trained, the forecast steps the correction is used
-    for, and the validation."""
+) -> Trained:
+    """Choose the epochs (rolling validation) or take them (random), then train."""
     data = stack([scaled_windows(s, c, config) for s, c in zip(fitting, scalers, strict=True)])
     trainer = trainer_for(config)
     if config.validation == "random":
         progress = ProgressLog(label, config.epochs, log)
         history = trainer.fit(data, config, config.epochs, [progress])
-        return trainer.trained_members(), history, len(history["loss"]), config.horizon, None
+        return Trained(trainer.trained_members(), history, len(history["loss"]), config.horizon)
     validation = rolling_validation(known, config, label, log)
     log(validation.note)
     history = trainer.fit(data, config, validation.epochs, [])
-    return trainer.trained_members(), history, validation.epochs, validation.steps, validation
+    return Trained(
+        trainer.trained_members(), history, validation.epochs, validation.steps, validation
+    )
 
 
 def fit_group(
@@ -390,21 +402,19 @@ def fit_group(
     scalers = fit_scalers(known, fitting, config)
     with SEEDED_TRAINING:
         start = time.perf_counter()
-        members, history, epochs, steps, validation = train_networks(
-            known, fitting, scalers, config, label, log
-        )
+        trained = train_networks(known, fitting, scalers, config, label, log)
         seconds = (time.perf_counter() - start) / len(series)
     return GroupFit(
         config=config,
-        members=members,
+        members=trained.members,
         scalers={s.location: scaler for s, scaler in zip(series, scalers, strict=True)},
         origin=origin,
         trained_until=origin - gap,
-        history=history,
-        epochs=epochs,
-        steps=steps,
+        history=trained.history,
+        epochs=trained.epochs,
+        steps=trained.steps,
         seconds=seconds,
-        validation=validation,
+        validation=trained.validation,
     )
 
 

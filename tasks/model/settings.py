@@ -55,6 +55,11 @@ class TrainingConfig(BaseModel):
     validation_months: int = Field(
         ge=1, description="Origins in the rolling validation: the last this many months."
     )
+    correction_months: int = Field(
+        ge=0,
+        description="The most forecast months (the first ones) the networks' correction may be"
+        " used for (rolling validation): monthly anomalies carry a few months of memory.",
+    )
     shuffle: bool = Field(description="Shuffle the training windows every epoch.")
     seed: int = Field(description="Seed of every random source.")
     strategy: Strategy = Field(
@@ -94,6 +99,7 @@ RECIPES: dict[RecipeName, TrainingConfig] = {
         validation="random",
         validation_split=0.2,
         validation_months=12,
+        correction_months=18,
         shuffle=True,
         seed=42,
         strategy="per_location",
@@ -101,30 +107,24 @@ RECIPES: dict[RecipeName, TrainingConfig] = {
         refit=False,
         train_windows="before_test",
     ),
-    # The smooth climatology of every month known at as_of, plus a calendar-aware correction
-    # from networks trained on every location at once, used only where validation favours it.
-    "default": TrainingConfig(
-        recipe="default",
-        timestep=18,
-        horizon=18,
-        units=32,
-        dropout=0.3,
-        harmonics=2,
-        learning_rate=1e-3,
-        batch_size=256,
-        epochs=15,
-        scaling="climatology",
-        validation="rolling",
-        validation_split=0.2,
-        validation_months=12,
-        shuffle=True,
-        seed=42,
-        strategy="global",
-        ensemble=1,
-        refit=True,
-        train_windows="known_at_origin",
-    ),
 }
+# The smooth climatology of every month known at as_of, plus a calendar-aware correction from
+# networks trained on every location at once, used only where validation favours it.
+RECIPES["default"] = TrainingConfig(
+    **{
+        **RECIPES["article"].model_dump(),
+        "recipe": "default",
+        "dropout": 0.3,
+        "batch_size": 256,
+        "epochs": 15,
+        "scaling": "climatology",
+        "validation": "rolling",
+        "correction_months": 3,
+        "strategy": "global",
+        "refit": True,
+        "train_windows": "known_at_origin",
+    }
+)
 
 OVERRIDABLE = [name for name in TrainingConfig.model_fields if name != "recipe"]
 

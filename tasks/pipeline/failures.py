@@ -1,5 +1,7 @@
 """Failures of some units: collected from the futures of fanned-out tasks, reported together."""
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prefect.futures import PrefectFuture
@@ -37,16 +39,30 @@ def outcome(future: PrefectFuture) -> Outcome:
         return Outcome(None, f"{type(error).__name__}: {error}")
 
 
+def milestone(number: int, total: int, steps: int = 10) -> bool:
+    """Whether `number` of `total` crosses one of `steps` even marks (and always the last), so
+    that progress is logged about ten times however many units there are."""
+    return number == total or number * steps // total != (number - 1) * steps // total
+
+
 def collect(
-    names: list[str], futures: list[PrefectFuture], failures: dict[str, str], step: str
+    names: list[str],
+    futures: list[PrefectFuture],
+    failures: dict[str, str],
+    step: str,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """The results of per-location futures; a failed one adds `step failed: reason` to
-    `failures` (unless the location already failed earlier)."""
-    results = {}
-    for name, future in zip(names, futures, strict=True):
+    `failures` (unless the location already failed earlier). With `log`, progress as they
+    finish: `step: k of N locations done (s)`, about ten times."""
+    results, started = {}, time.monotonic()
+    for number, (name, future) in enumerate(zip(names, futures, strict=True), start=1):
         done = outcome(future)
         if done.failure is not None:
             failures.setdefault(name, f"{step} failed: {done.failure}")
         else:
             results[name] = done.result
+        if log is not None and milestone(number, len(names)):
+            elapsed = time.monotonic() - started
+            log(f"{step}: {number} of {len(names)} locations done ({elapsed:.0f} s)")
     return results

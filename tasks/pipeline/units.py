@@ -115,6 +115,11 @@ def by_group(
     return list(groups.values())
 
 
+def untestable(needed: int, months: int) -> str:
+    """Why a unit has no test metrics."""
+    return f"test metrics unavailable: a test window needs {needed} months, there are {months}"
+
+
 @task(name="fit-locations", cache_policy=NO_CACHE)
 def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUnits:
     """Train: the evaluation fit (the last `horizon` months held out) and scored, then with
@@ -134,19 +139,13 @@ def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUni
     for fit, members in by_group(production, series):
         forecasts = group_forecasts(fit, members, fit.origin)
         for s, forecast in zip(members, forecasts, strict=True):
-            note = (
-                ""
-                if s.location in scored
-                else (
-                    f"test metrics unavailable: a test window needs {needed} months,"
-                    f" there are {len(s)}"
-                )
-            )
-            if note:
-                log(f"{s.location}: {note}")
+            note = "" if s.location in scored else untestable(needed, len(s))
             result.units[s.location] = UnitFit(
                 fit, forecast, scored.get(s.location), evaluation.fits.get(s.location), note
             )
+    untested = [name for name, unit in result.units.items() if unit.note]
+    if untested:
+        log(f"{len(untested)} of {len(series)} locations: {result.units[untested[0]].note}")
     for s in series:
         if s.location not in result.units:
             reason = production.failures.get(s.location) or evaluation.failures.get(s.location)
@@ -194,6 +193,9 @@ def unit_record(
         tags={
             UNIT_TAG: key,
             "tempcast.test_metrics": unit.note or "available",
+            **(
+                {"tempcast.validation": production.validation.note} if production.validation else {}
+            ),
             **spec.tags,
         },
         tables=tables,
@@ -244,7 +246,7 @@ def promote_all(
             "scored": [scores.get(n) for n in names],
         },
     )
-    results.decisions = collect(names, futures, results.failures, "promotion")
+    results.decisions = collect(names, futures, results.failures, "promotion", run_logger().info)
 
 
 def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: TaskRunner) -> None:
@@ -255,9 +257,7 @@ def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: 
         forecast_location,
         {
             "series": [results.series[n] for n in names],
-            "fitted": [
-                fitted.units[n].forecast if n in fitted.units else None for n in names
-            ],
+            "fitted": [fitted.units[n].forecast if n in fitted.units else None for n in names],
             "version": [
                 results.tracked[n].model_version if n in results.tracked else "" for n in names
             ],
@@ -309,7 +309,7 @@ def run_units(
         log_location_run,
         {"parent_run_id": unmapped(parent_run_id), "context": unmapped(context), "record": records},
     )
-    tracked = collect(ready, futures, results.failures, "tracking")
+    tracked = collect(ready, futures, results.failures, "tracking", log)
     results.tracked.update(tracked)
     results.trained = list(tracked)
     for record in records:

@@ -1,12 +1,18 @@
 """Charts: interactive HTML with plotly and static PNG with matplotlib (no pyplot: thread-safe)."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from matplotlib.figure import Figure
+from plotly.subplots import make_subplots
 
 from tasks.publish.outputs import write_atomically
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORECAST_SERIES = {
     "actual": ("actual", "black"),
@@ -14,6 +20,14 @@ FORECAST_SERIES = {
     "baseline_climatology": ("climatology", "tab:blue"),
     "baseline_seasonal_naive": ("seasonal naive", "tab:green"),
 }
+
+
+def new_figure(**options: Any) -> Figure:
+    """A matplotlib figure; matplotlib is imported on first use (a third of a second), so that
+    commands drawing no PNG, such as prepare, never load it."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
 
 
 def monthly_chart(table: pd.DataFrame, title: str) -> go.Figure:
@@ -43,7 +57,7 @@ def forecast_chart_html(frame: pd.DataFrame, title: str) -> go.Figure:
 
 def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
     """The same chart as a static matplotlib figure, readable in the MLflow UI."""
-    figure = Figure(figsize=(9, 4.5), dpi=100)
+    figure = new_figure(figsize=(9, 4.5), dpi=100)
     axes = figure.subplots()
     for column, (label, color) in FORECAST_SERIES.items():
         style = "-" if column in ("actual", "forecast") else ":"
@@ -87,7 +101,7 @@ def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: s
     locations = sorted(forecasts["location"].unique())
     columns = min(6, max(1, len(locations)))
     rows = -(-len(locations) // columns)
-    figure = Figure(figsize=(3 * columns, 2.2 * rows + 0.6), dpi=90)
+    figure = new_figure(figsize=(3 * columns, 2.2 * rows + 0.6), dpi=90)
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True)
     for panel, location in zip(axes.flat, locations, strict=False):
         past = history.loc[location].iloc[-HISTORY_MONTHS:]
@@ -128,7 +142,7 @@ def mae_by_step_html(summary: pd.DataFrame, title: str) -> go.Figure:
 
 def mae_by_step_png(summary: pd.DataFrame, title: str) -> Figure:
     """The same chart as a static figure."""
-    figure = Figure(figsize=(8, 4.5), dpi=100)
+    figure = new_figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
     for column, (label, color) in MAE_SERIES.items():
         axes.plot(summary["step"], summary[column], marker=".", color=color, label=label)
@@ -137,6 +151,49 @@ def mae_by_step_png(summary: pd.DataFrame, title: str) -> Figure:
     axes.set_ylabel("MAE (°C)")
     axes.legend(loc="best")
     axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+LIVE_SERIES = {
+    "live_mae": ("published forecasts", "#d62728"),  # tab:red
+    "live_climatology_mae": ("climatology at their as_of", "#1f77b4"),  # tab:blue
+}
+
+
+def live_mae_html(by_lead: pd.DataFrame, by_month: pd.DataFrame, title: str) -> go.Figure:
+    """Live MAE of the published forecasts beside climatology's: by lead over the window (left)
+    and by target month over the whole track record (right), interactive."""
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("by months ahead (window)", "by target month")
+    )
+    for column, (label, color) in LIVE_SERIES.items():
+        style = {"name": label, "line": {"color": color}, "legendgroup": column}
+        for col, (frame, x) in enumerate(((by_lead, "lead"), (by_month, "month")), start=1):
+            trace = go.Scatter(
+                x=frame[x], y=frame[column], mode="lines+markers", showlegend=col == 1, **style
+            )
+            figure.add_trace(trace, row=1, col=col)
+    figure.update_layout(title=title, yaxis_title="MAE (°C)", hovermode="x unified")
+    return figure
+
+
+def live_mae_png(by_lead: pd.DataFrame, by_month: pd.DataFrame, title: str) -> Figure:
+    """The same chart as a static figure."""
+    figure = new_figure(figsize=(11, 4.5), dpi=100)
+    lead_axes, month_axes = figure.subplots(1, 2)
+    for column, (label, color) in LIVE_SERIES.items():
+        lead_axes.plot(by_lead["lead"], by_lead[column], marker=".", color=color, label=label)
+        month_axes.plot(by_month["month"], by_month[column], marker=".", color=color)
+    lead_axes.set_xticks(by_lead["lead"])
+    lead_axes.set_xlabel("months ahead (window)")
+    lead_axes.set_ylabel("MAE (°C)")
+    lead_axes.legend(loc="best", fontsize="small")
+    month_axes.set_xlabel("target month")
+    month_axes.tick_params(axis="x", labelrotation=60, labelsize="small")
+    for axes in (lead_axes, month_axes):
+        axes.grid(alpha=0.3)
+    figure.suptitle(title)
     figure.tight_layout()
     return figure
 

@@ -9,13 +9,16 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.data.locations import LocationSeries
+from tasks.logs import run_logger
+from tasks.model.baselines import climatology_forecast
 from tasks.model.evaluation import forecast_from, months_after
 from tasks.publish.charts import forecasts_chart_html, forecasts_chart_png, write_html, write_png
+from tasks.publish.history import append_forecasts, shown
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.models import load_version
-from tasks.tracking.registry import current_champion
+from tasks.tracking.registry import current_champion, version_run_id
 from tasks.tracking.runs import attach_files
-from tasks.tracking.store import STORE_RETRIES
+from tasks.tracking.store import STORE_RETRIES, model_name
 
 FORECAST_COLUMNS = ["location", "month", "forecast", "as_of", "model_version"]
 
@@ -73,3 +76,62 @@ def publish_forecasts(
     )
     attach_files(parent_run_id, list(files.values()), "forecasts")
     return files
+
+
+def calendar_of(months: pd.Index | pd.Series) -> np.ndarray:
+    """Calendar month numbers (0 = January) of 'YYYY-MM' labels."""
+    return pd.PeriodIndex(months, freq="M").month.to_numpy() - 1
+
+
+def history_rows(
+    forecasts: pd.DataFrame,
+    history: pd.DataFrame,
+    run_ids: dict[tuple[str, str], str],
+    published_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """The forecasts as rows of the forecast history: each with its lead (months after the last
+    month its model saw), what climatology says for its month (the mean of that calendar month
+    over the months of `history`, the table known at as_of), and its model's name, version and
+    run (`run_ids` by location and version), published at `published_at`."""
+    frames = []
+    for location, rows in forecasts.groupby("location", sort=False):
+        known = history.loc[location].dropna()
+        origin = pd.Period(known.index[-1], freq="M")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "location": location,
+                    "as_of": rows["as_of"].astype(str),
+                    "month": rows["month"].astype(str),
+                    "lead": [(pd.Period(m, freq="M") - origin).n for m in rows["month"]],
+                    "forecast": rows["forecast"].astype(float),
+                    "climatology": climatology_forecast(
+                        known.to_numpy(float), calendar_of(known.index), calendar_of(rows["month"])
+                    ),
+                    "model_name": model_name(str(location)),
+                    "model_version": rows["model_version"].astype(int),
+                    "run_id": [run_ids[(location, str(v))] for v in rows["model_version"]],
+                    "published_at": published_at,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@task(name="record-forecasts", cache_policy=NO_CACHE, **STORE_RETRIES)
+def record_forecasts(forecasts: pd.DataFrame, history: pd.DataFrame, uri: str) -> int:
+    """Append the published forecasts to the forecast history in one transaction, each with the
+    run of its model version; a repeated or resumed retrain adds no row. Returns how many rows
+    were new."""
+    versions = forecasts[["location", "model_version"]].astype(str).drop_duplicates()
+    run_ids = {
+        (location, version): version_run_id(location, version)
+        for location, version in versions.itertuples(index=False)
+    }
+    rows = history_rows(forecasts, history, run_ids, pd.Timestamp.now(tz="UTC"))
+    added = append_forecasts(uri, rows)
+    run_logger().info(
+        f"forecast history at {shown(uri)}: {added} new rows of {len(rows)}"
+        f" ({rows['location'].nunique()} locations, as_of {rows['as_of'].iloc[0]})"
+    )
+    return added

@@ -92,9 +92,13 @@ def with_decisions(
 
 
 def retrain_report(
-    report: dict[str, Any], as_of: AsOf, decisions: dict[str, Any]
+    report: dict[str, Any],
+    as_of: AsOf,
+    decisions: dict[str, Any],
+    live: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The data report, plus how as_of was chosen, staleness, and the promotion decisions."""
+    """The data report, plus how as_of was chosen, staleness, the promotion decisions and the
+    live accuracy of the forecasts published before."""
     return {
         **report,
         "as_of": as_of.label,
@@ -102,4 +106,5 @@ def retrain_report(
         "stale": as_of.stale,
         "stale_note": as_of.note,
         "decisions": {name: decision.reason for name, decision in decisions.items()},
+        "live_accuracy": live,
     }

@@ -16,10 +16,10 @@ import pandas as pd
 from mlflow.models import Model, ModelSignature
 from mlflow.types import ColSpec, Schema
 
-from tasks.tracking.serving import KERAS_ARTIFACT
 from tasks.tracking.store import mlflow_client, model_name, names_the_store
 
 SERVING_CODE = Path(__file__).with_name("serving.py")
+KERAS_ARTIFACT = "keras_model"  # the name serving.py loads it by (that file stands alone)
 KERAS_FILE = "model.keras"
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "month"), ColSpec("double", "value")]),

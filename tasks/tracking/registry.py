@@ -2,6 +2,7 @@
 version was trained with, the promotion lock, and the promotion decisions recorded as tags."""
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ def current_champion(location: str) -> Champion | None:
             return None
         raise
     return Champion(str(found.version), found.run_id, dict(found.tags))
+
+
+@names_the_store
+def version_run_id(location: str, version: str) -> str:
+    """The run that logged a registered version of the location's model."""
+    return mlflow_client().get_model_version(model_name(location), version).run_id
 
 
 @names_the_store
@@ -92,6 +99,21 @@ def promotion_lock(location: str) -> Iterator[None]:
         _release_lock(client, name)
 
 
+def version_description(
+    as_of: str | None, test_metrics: dict[str, float], promoted: bool, reason: str
+) -> str:
+    """One line to read at a glance in the registry: the version's as_of, its test MAE beside
+    climatology's, and whether it was promoted and why."""
+    if "test_mae" in test_metrics:
+        climatology = test_metrics.get("baseline_climatology_mae", math.nan)
+        score = f"test MAE {test_metrics['test_mae']:.3f} °C vs climatology {climatology:.3f} °C"
+    else:
+        score = "no test window, not scored"
+    verdict = "promoted to champion" if promoted else "not promoted"
+    why = reason.removeprefix("promoted: ").removeprefix("not promoted: ")
+    return f"as_of {as_of or 'unknown'} | {score} | {verdict} ({why})"
+
+
 @names_the_store
 def record_decision(
     location: str,
@@ -100,12 +122,15 @@ def record_decision(
     promoted: bool,
     reason: str,
     metrics: dict[str, float],
+    test_metrics: dict[str, float],
 ) -> None:
     """Apply a promotion decision (under the location's promotion lock).
 
-    Order: `champion` (when promoted), then `challenger`, then the decision tags, which mark the
-    run's promotion as complete. The version's run is already finished, so no alias ever points
-    to a version whose run did not finish. `metrics` (what the decision compared) go on the run.
+    Order: `champion` (when promoted), then `challenger`, then the version's tags and its
+    description (version_description, from its as_of tag and `test_metrics`, the challenger's
+    scores), then the decision tags, which mark the run's promotion as complete. The version's
+    run is already finished, so no alias ever points to a version whose run did not finish.
+    `metrics` (what the decision compared) go on the run.
     """
     client = mlflow_client()
     name = model_name(location)
@@ -114,6 +139,9 @@ def record_decision(
     client.set_registered_model_alias(name, CHALLENGER, version)
     client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
     client.set_model_version_tag(name, version, "promotion", reason)
+    as_of = client.get_model_version(name, version).tags.get("as_of")
+    description = version_description(as_of, test_metrics, promoted, reason)
+    client.update_model_version(name, version, description=description)
     for key, value in metrics.items():
         client.log_metric(run_id, key, float(value))
     client.set_tag(run_id, PROMOTION_TAG, reason)

@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -132,6 +132,17 @@ def close_parent_run(
     values = {**summary, "locations_failed": len(failures)}
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
     client.set_terminated(run_id, status="FAILED" if failures else "FINISHED")
+
+
+@names_the_store
+def log_run_results(run_id: str, metrics: dict[str, float], tags: dict[str, str]) -> None:
+    """Log summary metrics and tags on a run (a flow's parent run, say) while it is open."""
+    now = now_ms()
+    mlflow_client().log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+        tags=[RunTag(k, v) for k, v in tags.items()],
+    )
 
 
 def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:

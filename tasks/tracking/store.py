@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from prefect.tasks import exponential_backoff
 
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.quiet import verbose
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,6 +45,15 @@ def first_line(error: BaseException) -> str:
 def tracking_uri() -> str:
     """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def runs_page(ui: str) -> str:
+    """Where the MLflow UI at `ui` lists the tempcast experiment's runs, as a line to print
+    before starting it: MLflow 3 opens on its GenAI start page, where the runs are not shown."""
+    experiment = MlflowClient(tracking_uri()).get_experiment_by_name(EXPERIMENT_NAME)
+    if experiment is None:
+        return f"No tempcast runs yet in {tracking_uri()}; the MLflow UI: {ui}"
+    return f"The tempcast runs in the MLflow UI: {ui}/#/experiments/{experiment.experiment_id}/runs"
 
 
 def names_the_store(function: Callable[P, R]) -> Callable[P, R]:
@@ -79,6 +89,13 @@ def _is_local(uri: str) -> bool:
     return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
 
+def quiet_mlflow() -> None:
+    """No artifact progress bars (two per location) unless the user asked to see everything
+    (tasks.quiet.verbose); MLflow reads the variable at each download."""
+    if not verbose():
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
 def mlflow_client() -> MlflowClient:
     """A client of the configured store; the fluent API is pointed at it too.
 
@@ -87,6 +104,7 @@ def mlflow_client() -> MlflowClient:
     """
     for name, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    quiet_mlflow()
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)

@@ -1,32 +1,27 @@
 """A tiny run of the benchmarks, so that they cannot rot (no timing is asserted)."""
 
+import math
 from pathlib import Path
 
-import pytest
-
 from benchmarks.speed import compare
-from tests.synthetic import synthetic_observations, write_observations
+from tests.support.tiny import TINY_OPTIONS, observations_file
 
 
 def tiny_options(folder: Path, locations: tuple[str, ...]) -> list[str]:
     """tempcast options for a tiny, fast run on synthetic observations of `locations`."""
-    frame = synthetic_observations(locations, "2009-01-01", "2013-12-31")
-    data = write_observations(frame, folder / "obs.csv")
-    sizes = ["--timestep", "6", "--horizon", "6", "--units", "4", "--ensemble", "1"]
-    return ["--data", str(data), *sizes, "--epochs", "1"]
+    return ["--data", str(observations_file(folder, locations)), *TINY_OPTIONS]
 
 
-@pytest.mark.data
-def test_prepare_benchmark_runs_on_the_real_file():
+def test_prepare_benchmark_runs_on_the_real_file(real_data):
     from benchmarks.prepare import run
 
     result = run(repeats=1)
     assert result["prepare_best_s"] > 0 and result["ingest_validate_best_s"] > 0
 
 
-def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path):
+def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path, session_prefect_api):
     common = tiny_options(tmp_path, ("Alpha", "Bravo", "Charlie"))
-    result = compare(tmp_path / "runs", ["Alpha", "Bravo"], common, [])
+    result = compare(tmp_path / "runs", ["Alpha", "Bravo"], common, ["--epochs", "1"])
     assert result["locations"] == 3
     assert result["article_seconds_per_location"] > 0 and result["default_retrain_seconds"] > 0
     assert result["speedup"] > 0 and result["default_retrain_peak_mib"] > 0
@@ -42,15 +37,15 @@ def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path):
         }
 
 
-def test_backtest_benchmark_summarises_a_tiny_backfill(tmp_path):
-    from benchmarks.backtest import backtest
+def test_backtest_benchmark_scores_every_forecaster_on_the_same_months(
+    tmp_path, session_prefect_api
+):
+    from benchmarks.backtest import FORECASTERS, backtest
 
     options = tiny_options(tmp_path, ("Alpha", "Bravo"))
     result = backtest(tmp_path / "run", "2013-05", "2013-06", options)
-    assert (result["origins"], result["locations"]) == (2, 2)
-    assert [row["step"] for row in result["by_step"]] == [1, 2, 3, 4, 5, 6]
-    assert set(result["overall"]) == {
-        "mae",
-        "baseline_climatology_mae",
-        "baseline_seasonal_naive_mae",
-    }
+    assert (result["origins"], result["locations"], result["months_scored"]) == (2, 2, 24)
+    assert set(result["forecasters"]) == set(FORECASTERS)
+    for scores in result["forecasters"].values():
+        assert 0 < scores["mae"] < 5 and 0 < scores["steps_1_3"] < 5
+        assert math.isnan(scores["steps_13_18"])  # a tiny horizon of 6 months

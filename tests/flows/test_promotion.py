@@ -89,3 +89,25 @@ def test_champion_settings_are_evaluated_on_the_challengers_test_months():
     assert scores["Bravo"] == SettingsScore(
         "2", None, "its settings are not recorded in a form this version of tempcast reads"
     )
+
+
+def test_each_version_says_at_a_glance_what_was_decided_and_why(tracking_store):
+    (series,) = series_of(prepared_table(("Alpha",), months=48))
+    parent = start_parent_run.fn("test", {}, {})
+    first = register(series, 20.0, 1.0, parent, "A")
+    promote_location.fn(first, "A", series, HORIZON, None)
+    second = register(series, 21.0, 1.5, parent, "B")
+    promote_location.fn(second, "B", series, HORIZON, SettingsScore("1", 0.8))
+    client = MlflowClient()
+    first_line, second_line = (
+        client.get_model_version("tempcast-alpha", version).description for version in "12"
+    )
+    as_of = series.months[-1]
+    assert first_line == (
+        f"as_of {as_of} | test MAE 1.000 °C vs climatology 2.000 °C"
+        " | promoted to champion (no champion yet)"
+    )
+    assert second_line == (
+        f"as_of {as_of} | test MAE 1.500 °C vs climatology 2.000 °C | not promoted (kept"
+        " champion v1: test MAE 1.5000 >= 0.8000 of its settings on the same months)"
+    )

@@ -23,6 +23,7 @@ from flows.backfill import backfill_flow
 from flows.retrain import retrain_flow
 from flows.train import train_flow
 from tasks.errors import TempcastError
+from tasks.publish.history import read_forecasts
 from tests.support.mlflow_server import tempcast_env
 from tests.support.prefect_server import start_logged, stop_group, tail
 from tests.support.synthetic import synthetic_observations, write_observations
@@ -42,6 +43,24 @@ def set_model_version_tag(self, name, version, key, value):
     return tag_version(self, name, version, key, value)
 
 MlflowClient.set_model_version_tag = set_model_version_tag
+sys.argv[0] = "tempcast"
+from flows.cli import main
+main()
+"""
+
+# `tempcast` that kills itself (SIGKILL) as soon as the forecast history's transaction has
+# committed: between the database write and the end of the retrain
+KILLED_AFTER_HISTORY = """
+import os, signal, sys
+import tasks.publish.forecasts as forecasts
+
+append_forecasts = forecasts.append_forecasts
+
+def append_then_die(*args, **kwargs):
+    append_forecasts(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+forecasts.append_forecasts = append_then_die
 sys.argv[0] = "tempcast"
 from flows.cli import main
 main()
@@ -295,7 +314,7 @@ def test_a_full_disk_leaves_no_partial_file_and_says_so(workspace, monkeypatch):
     assert [path.name for path in (workspace / "out").iterdir() if ".tmp" in path.name] == []
 
     again = retrain_flow(**command)  # space is back
-    written = pd.read_csv(forecasts)
+    written = pd.read_csv(forecasts, float_precision="round_trip")
     assert len(written) == 2 * 6
     pd.testing.assert_frame_equal(
         written.astype(str), again.forecasts.reset_index(drop=True).astype(str)
@@ -303,3 +322,25 @@ def test_a_full_disk_leaves_no_partial_file_and_says_so(workspace, monkeypatch):
     assert [path.name for path in (workspace / "out").iterdir() if ".tmp" in path.name] == []
     client = MlflowClient(store(workspace))
     assert_one_finished_run_per_unit(runs_of(client, "retrain"), units=2)
+
+
+def test_a_retrain_killed_after_its_history_write_then_repeated_keeps_one_row_per_forecast(
+    workspace,
+):
+    args = ("retrain", "--as-of", "2013-12", "--out", "out")
+    client = MlflowClient(store(workspace))
+    history = f"sqlite:///{workspace / 'forecasts.db'}"
+    key = ["location", "as_of", "model_version", "month"]
+
+    killed = run(workspace, tempcast(workspace, *args, code=KILLED_AFTER_HISTORY))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    written = read_forecasts(history)
+    assert len(written) == 2 * 6 and not written.duplicated(key).any()
+    parents = runs_of(client, "retrain-parent")
+    assert [parent.info.status for parent in parents] == ["RUNNING"]  # it never reached the end
+
+    for attempt in ("started again", "repeated"):
+        start_again_to_completion(workspace, client, args, "retrain", units=2)
+        stored = read_forecasts(history)
+        pd.testing.assert_frame_equal(stored, written, obj=attempt)  # the first write, untouched
+    assert [parent.info.status for parent in runs_of(client, "retrain-parent")] == ["FINISHED"]

@@ -24,7 +24,7 @@ from tests.support.prefect_server import (
 )
 from tests.support.synthetic import synthetic_observations, write_observations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = {spec.name: spec for spec in DEPLOYMENTS}
 # backfill joins these once flows/backfill.py exists: then `deploy --all` replaces the names
 DEPLOYED = ("retrain", "backfill", "train")

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+import tasks.pipeline.units as units_module
 import tasks.tracking.runs as runs_module
 from flows.backfill import backfill_flow
 from flows.retrain import retrain_flow
@@ -293,16 +294,20 @@ def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
     before = aliases_of(client, locations)
     assert before == {name: {"champion": "1", "challenger": "1"} for name in locations}
 
-    # Charlie is tracked; the server goes away while Delta's run is being logged
+    # Charlie is tracked (its run finished, its version tagged); the server goes away while
+    # Delta's run is being logged
     charlie_tracked = threading.Event()
-    log_model = runs_module.log_model
+    track = units_module.log_location_run
 
-    def model_logged(model, example, register_as):
+    def tracked_then_told(parent_run_id, context, record):
         try:
-            return log_model(model, example, register_as)
+            return track.fn(parent_run_id, context, record)
         finally:
-            if register_as == "tempcast-charlie":
+            if record.location == "Charlie":
                 charlie_tracked.set()
+
+    telling_track = track.with_options()
+    telling_track.fn = tracked_then_told
 
     def charts(run_client, run_id, frame, title):
         if title.startswith("Delta"):
@@ -313,7 +318,7 @@ def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
     log_test_window = runs_module._log_test_window
     command = {"as_of": "2013-12", "settings": tiny_settings(data, "december")}
     with monkeypatch.context() as outage:
-        outage.setattr(runs_module, "log_model", model_logged)
+        outage.setattr(units_module, "log_location_run", telling_track)
         outage.setattr(runs_module, "_log_test_window", charts)
         with pytest.raises(Exception) as caught:
             retrain_flow(**command)

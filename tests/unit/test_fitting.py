@@ -71,20 +71,22 @@ def test_the_article_recipe_reaches_keras_as_stated_and_does_not_refit(monkeypat
     calls = []
     real_fit = keras.Model.fit
 
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs.copy())
-        return real_fit(self, *args, **{**kwargs, "epochs": 1})
+    def spy(self, x, *args, **kwargs):
+        calls.append({"windows": len(x), **kwargs})
+        return real_fit(self, x, *args, **{**kwargs, "epochs": 1})
 
     monkeypatch.setattr(keras.Model, "fit", spy)
-    series = series_of(prepared_table(("Alpha",), months=40))
-    config = training_config("article", TrainingOverrides(timestep=6, horizon=6, units=4))
+    series = series_of(prepared_table(("Alpha",), months=96))  # the tutorial's 2009-01..2016-12
+    config = training_config("article", TrainingOverrides(units=4))
     units = fit_units.fn(series, config)
     (call,) = calls
+    assert call["windows"] == 25, "the tutorial trains on 25 windows before its test window"
     assert call["batch_size"] == 1 and call["epochs"] == 1000
     assert call["validation_split"] == 0.2 and call["shuffle"] is True
     unit = units.units["Alpha"]
-    assert unit.production is unit.evaluation_fit
-    assert (unit.production.origin, unit.production.trained_until) == (34, 28)
+    assert unit.production is unit.evaluation_fit, "the tutorial does not refit"
+    assert (unit.production.origin, unit.production.trained_until) == (78, 60)
+    assert unit.evaluation.months[0] == "2015-07" and len(unit.evaluation.months) == 18
 
 
 def test_a_few_epochs_reduce_the_training_loss():

@@ -216,6 +216,7 @@ any_file_content = st.one_of(
 @example(content=b"Date,Location,MinTemp,MaxTemp\nX,2017-01-01,Albury,1,2\n")
 @example(content=b"Date,Location,MinTemp,MaxTemp\n2017-01-01,Alb\x00ury,1,2\n")
 @example(content=b"\xef\xbb\xbfDate,Location,MinTemp,MaxTemp\r\n2017-01-01,Albury,1,2\r\n")
+@example(content=b"\xef\xbb\xbf\xef\xbb\xbfDate,Location,MinTemp,MaxTemp,Date \n1,1,1,1,1\n")
 def test_any_file_gives_one_clear_error_or_a_reconciled_split(content):
     with data_file(content) as path:
         outcome = check_then_ingest(path)

@@ -134,10 +134,11 @@ def gains(*per_step: list[float], locations: int = 4, spread: float = 0.0) -> np
     ],
 )
 def test_the_correction_is_chosen_where_it_clearly_helps(table, chosen):
-    assert choose_correction(table) == chosen
+    assert choose_correction(table, most_steps=3) == chosen
 
 
-def test_steps_no_origin_validated_are_never_chosen():
+def test_steps_no_origin_validated_or_beyond_the_limit_are_never_chosen():
     table = gains([0, 0, 0], [-0.1, -0.1, -0.1])
+    assert choose_correction(table, most_steps=1) == (1, 1)
     table[:, :, 2] = np.nan
-    assert choose_correction(table) == (1, 2)
+    assert choose_correction(table, most_steps=3) == (1, 2)

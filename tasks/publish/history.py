@@ -1,0 +1,302 @@
+"""The forecast history: every forecast a retrain published and, once its month is observed, the
+actual value, kept in a database through SQLAlchemy.
+
+The database is `sqlite:///forecasts.db` in the working directory (beside mlflow.db) unless
+$TEMPCAST_FORECASTS_URI names another SQLAlchemy URL (PostgreSQL: `postgresql+psycopg://...`,
+with the `postgres` extra). Its tables are created on first use. Writes are idempotent: a
+forecast is one row per (location, as_of, model version, month), a score one row per forecast,
+and a row already stored is kept as it is. This module imports neither Prefect nor MLflow, so
+that `tempcast forecasts` answers at once.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from schemas.forecasts import FORECAST_KEY, PublishedForecasts
+from tasks.data.months import parse_month
+from tasks.errors import InfrastructureError, TempcastError
+
+URI_VARIABLE = "TEMPCAST_FORECASTS_URI"
+DEFAULT_URI = "sqlite:///forecasts.db"
+DRIVER_HINT = {"postgresql": "install the driver with the extra: pip install 'tempcast[postgres]'"}
+# Dialects whose INSERT can skip rows that break a unique key (ON CONFLICT DO NOTHING).
+INSERT_IGNORING = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+metadata = sa.MetaData()
+forecasts_table = sa.Table(
+    "forecasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("as_of", sa.String(7), nullable=False),
+    sa.Column("model_version", sa.Integer, nullable=False),
+    sa.Column("month", sa.String(7), nullable=False, index=True),
+    sa.Column("lead", sa.Integer, nullable=False),
+    sa.Column("forecast", sa.Double, nullable=False),
+    sa.Column("climatology", sa.Double),
+    sa.Column("model_name", sa.String(128), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(*FORECAST_KEY, name="uq_forecasts_key"),
+)
+scores_table = sa.Table(
+    "forecast_scores",
+    metadata,
+    sa.Column("forecast_id", sa.ForeignKey("forecasts.id"), primary_key=True),
+    sa.Column("actual", sa.Double, nullable=False),
+    sa.Column("scored_as_of", sa.String(7), nullable=False),
+    sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
+)
+FORECAST_COLUMNS = [c.name for c in forecasts_table.columns if c.name != "id"]
+SCORE_COLUMNS = ["actual", "scored_as_of", "scored_at"]
+HISTORY_COLUMNS = ["id", *FORECAST_COLUMNS, *SCORE_COLUMNS]
+TABLE_COLUMNS = [
+    *("location", "as_of", "month", "lead", "model_version", "forecast", "climatology"),
+    *("actual", "error", "climatology_error"),
+]
+
+
+def history_uri() -> str:
+    """$TEMPCAST_FORECASTS_URI, else the embedded sqlite database in the working directory."""
+    return os.environ.get(URI_VARIABLE) or DEFAULT_URI
+
+
+def shown(uri: str) -> str:
+    """The URL as it may be printed (password hidden); a malformed one is the user's to fix."""
+    try:
+        return sa.make_url(uri).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        raise TempcastError(
+            f"{URI_VARIABLE} {uri!r} is not a database URL (say sqlite:///forecasts.db)"
+        ) from None
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (SQLAlchemy adds a link on later lines)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def opened(uri: str, create: bool = True) -> Iterator[sa.Engine]:
+    """An engine on the history database, its tables created first when `create`, disposed at
+    the end. A missing driver is the user's to fix (TempcastError); a database that cannot be
+    reached or used is an InfrastructureError naming it."""
+    label = shown(uri)
+    try:
+        engine = sa.create_engine(uri)
+    except (sa.exc.NoSuchModuleError, ImportError) as error:
+        hint = DRIVER_HINT.get(sa.make_url(uri).get_backend_name(), "install its driver")
+        raise TempcastError(f"forecast history {label}: {first_line(error)}; {hint}") from None
+    try:
+        if create:
+            metadata.create_all(engine)
+        yield engine
+    except sa.exc.SQLAlchemyError as error:
+        raise InfrastructureError(
+            f"forecast history at {label} failed: {first_line(error)}"
+        ) from error
+    finally:
+        engine.dispose()
+
+
+def history_exists(uri: str) -> bool:
+    """Whether the database holds a forecast history yet (checked without creating anything)."""
+    shown(uri)  # a malformed URL is the user's to fix
+    url = sa.make_url(uri)
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if file and file != ":memory:" and not Path(file).exists():
+        return False
+    with opened(uri, create=False) as engine:
+        return sa.inspect(engine).has_table(forecasts_table.name)
+
+
+def stored_keys(
+    connection: sa.Connection, table: sa.Table, records: list[dict[str, Any]], key: list[str]
+) -> set[tuple]:
+    """The keys of `records` that the table already holds."""
+    columns = [table.c[name] for name in key]
+    query = sa.select(*columns).where(
+        *(column.in_({record[column.name] for record in records}) for column in columns)
+    )
+    wanted = {tuple(record[name] for name in key) for record in records}
+    return {tuple(row) for row in connection.execute(query)} & wanted
+
+
+def insert_new(
+    connection: sa.Connection, table: sa.Table, records: list[dict[str, Any]], key: list[str]
+) -> int:
+    """Insert the records whose key is not stored yet; how many that was. Where the database
+    has ON CONFLICT DO NOTHING, a concurrent writer of the same rows cannot make it fail."""
+    if not records:
+        return 0
+    stored = stored_keys(connection, table, records, key)
+    new = [record for record in records if tuple(record[name] for name in key) not in stored]
+    if new:
+        insert = INSERT_IGNORING.get(connection.dialect.name)
+        statement = (
+            insert(table).on_conflict_do_nothing(index_elements=key) if insert else sa.insert(table)
+        )
+        connection.execute(statement, new)
+    return len(new)
+
+
+def as_records(frame: pd.DataFrame, times: list[str]) -> list[dict[str, Any]]:
+    """Rows as plain Python values (timestamps as datetimes, NaN as NULL: PostgreSQL would keep
+    a NaN), ready for the database driver."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    for record in records:
+        for column in times:
+            record[column] = record[column].to_pydatetime()
+    return records
+
+
+def append_forecasts(uri: str, rows: pd.DataFrame) -> int:
+    """Check the rows against their contract, then append those not stored yet, in one
+    transaction; how many were new (0 when a retrain is repeated or resumed)."""
+    checked = PublishedForecasts.validate(rows, lazy=True)
+    records = as_records(checked[FORECAST_COLUMNS], ["published_at"])
+    with opened(uri) as engine, engine.begin() as connection:
+        return insert_new(connection, forecasts_table, records, FORECAST_KEY)
+
+
+def append_scores(uri: str, scores: pd.DataFrame, as_of: str, scored_at: datetime) -> int:
+    """Store the actual value of each forecast (`forecast_id`, `actual`) not scored yet, in one
+    transaction, marked with the as_of of the retrain that scored it; how many were new."""
+    records = [
+        {
+            "forecast_id": int(row.forecast_id),
+            "actual": float(row.actual),
+            "scored_as_of": as_of,
+            "scored_at": scored_at,
+        }
+        for row in scores.itertuples()
+    ]
+    with opened(uri) as engine, engine.begin() as connection:
+        return insert_new(connection, scores_table, records, ["forecast_id"])
+
+
+def read_forecasts(
+    uri: str,
+    *,
+    location: str | None = None,
+    as_of: str | None = None,
+    month: str | None = None,
+    through: str | None = None,
+    scored: bool | None = None,
+    scored_as_of: str | None = None,
+) -> pd.DataFrame:
+    """Stored forecasts with their actual values where scored (HISTORY_COLUMNS), in the order
+    location, as_of, version, month; filtered by location (any letter case), as_of, target
+    month, target months up to `through`, scored or not, and the as_of that scored them."""
+    f, s = forecasts_table.c, scores_table.c
+    conditions = []
+    if location is not None:
+        conditions.append(sa.func.lower(f.location) == location.lower())
+    if as_of is not None:
+        conditions.append(f.as_of == as_of)
+    if month is not None:
+        conditions.append(f.month == month)
+    if through is not None:
+        conditions.append(f.month <= through)
+    if scored is not None:
+        conditions.append(s.actual.is_not(None) if scored else s.actual.is_(None))
+    if scored_as_of is not None:
+        conditions.append(s.scored_as_of == scored_as_of)
+    query = (
+        sa.select(forecasts_table, *(s[name] for name in SCORE_COLUMNS))
+        .select_from(forecasts_table.outerjoin(scores_table))
+        .where(*conditions)
+        .order_by(f.location, f.as_of, f.model_version, f.month)
+    )
+    with opened(uri) as engine, engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    frame = pd.DataFrame([dict(row) for row in rows], columns=HISTORY_COLUMNS)
+    for column in ("published_at", "scored_at"):  # sqlite gives naive UTC, PostgreSQL aware
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame.astype({"forecast": float, "climatology": float, "actual": float})
+
+
+def latest_versions(uri: str, before: str | None = None) -> pd.DataFrame:
+    """Per location, the model (name and version) of its most recent forecast published as of a
+    month before `before` (any month when None): the champion in production then."""
+    f = forecasts_table.c
+    newest = (
+        sa.select(f.location, sa.func.max(f.as_of).label("as_of"))
+        .where(*([f.as_of < before] if before else []))
+        .group_by(f.location)
+        .subquery()
+    )
+    query = (
+        sa.select(f.location, f.model_name, sa.func.max(f.model_version).label("model_version"))
+        .join(newest, (f.location == newest.c.location) & (f.as_of == newest.c.as_of))
+        .group_by(f.location, f.model_name)
+        .order_by(f.location)
+    )
+    with opened(uri) as engine, engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return pd.DataFrame(rows, columns=["location", "model_name", "model_version"])
+
+
+def stored_locations(uri: str) -> list[str]:
+    """Every location with a stored forecast, sorted."""
+    query = sa.select(forecasts_table.c.location).distinct().order_by(forecasts_table.c.location)
+    with opened(uri) as engine, engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def with_errors(rows: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts with their errors where scored: `error` (forecast - actual), `climatology_error`
+    (climatology - actual), and both as absolute values."""
+    errors = {
+        "error": rows["forecast"] - rows["actual"],
+        "climatology_error": rows["climatology"] - rows["actual"],
+    }
+    return rows.assign(
+        **errors,
+        abs_error=errors["error"].abs(),
+        climatology_abs_error=errors["climatology_error"].abs(),
+    )
+
+
+def forecast_history(
+    uri: str, location: str | None = None, as_of: str | None = None, month: str | None = None
+) -> pd.DataFrame:
+    """The stored forecasts that match the filters, with their errors where scored. A month
+    that is not YYYY-MM, a database without a history, or a location with no stored forecast is
+    an error naming it."""
+    as_of = str(parse_month(as_of, "--as-of")) if as_of else None
+    month = str(parse_month(month, "--month")) if month else None
+    if not history_exists(uri):
+        raise TempcastError(
+            f"no forecast history at {shown(uri)} yet: a retrain writes it"
+            f" (${URI_VARIABLE} chooses the database)"
+        )
+    known = stored_locations(uri)
+    if location and location.lower() not in {name.lower() for name in known}:
+        raise TempcastError(
+            f"no stored forecast for location {location!r}; stored: {', '.join(known) or 'none'}"
+        )
+    return with_errors(read_forecasts(uri, location=location, as_of=as_of, month=month))
+
+
+def format_history(frame: pd.DataFrame, style: str) -> str:
+    """Stored forecasts as CSV, JSON (records, ISO dates, null where unknown) or an aligned
+    table of the main columns with a count of scored ones."""
+    if style == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if style == "json":
+        return frame.to_json(orient="records", date_format="iso", indent=2)
+    if frame.empty:
+        return "no stored forecast matches"
+    table = frame[TABLE_COLUMNS].round(3).to_string(index=False, na_rep="")
+    scored = int(frame["actual"].notna().sum())
+    return f"{table}\n{len(frame):,} forecasts, {scored:,} scored against the observed month"

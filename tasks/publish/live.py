@@ -1,0 +1,202 @@
+"""Live accuracy: the forecasts a retrain published, scored once their months are observed.
+
+Each retrain, before it trains, stores the actual value of every earlier forecast whose month
+is now observed, then judges the live track record over a trailing window of target months (the
+last 12 up to as_of): the MAE of the published forecasts beside the MAE of what climatology
+known at each forecast's as_of said, per location and lead, and per location for its champion
+(the version of its latest forecast published before). A champion worse than climatology is
+named.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks.data.months import describe_months, month_range
+from tasks.logs import run_logger
+from tasks.publish.charts import live_mae_html, live_mae_png, write_html, write_png
+from tasks.publish.history import append_scores, latest_versions, read_forecasts, with_errors
+from tasks.publish.outputs import ensure_folder, write_csv
+from tasks.tracking.runs import attach_files, log_run_results
+from tasks.tracking.store import STORE_RETRIES
+
+WINDOW_MONTHS = 12
+WORSE_TAG = "tempcast.live_worse_than_climatology"
+SUMMARY_COLUMNS = ["forecasts", "live_mae", "live_climatology_mae", "live_skill"]
+
+
+def observed_values(unscored: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """The actual value of each unscored forecast (`id`, `location`, `month`) whose month the
+    truth table (raw monthly means, locations by months) has observed: `forecast_id`, `actual`."""
+    observed = (
+        truth.rename_axis("location")
+        .reset_index()
+        .melt(id_vars="location", var_name="month", value_name="actual")
+        .dropna(subset=["actual"])
+    )
+    scored = unscored[["id", "location", "month"]].merge(observed, on=["location", "month"])
+    return scored[["id", "actual"]].rename(columns={"id": "forecast_id"})
+
+
+def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group: how many scored forecasts, their MAE, climatology's MAE on the same months,
+    and the skill (1 - MAE / climatology's MAE: positive when the forecasts beat it)."""
+    grouped = rows.groupby(by, sort=True)
+    summary = pd.DataFrame(
+        {
+            "forecasts": grouped.size(),
+            "live_mae": grouped["abs_error"].mean(),
+            "live_climatology_mae": grouped["climatology_abs_error"].mean(),
+        }
+    )
+    summary["live_skill"] = 1 - summary["live_mae"] / summary["live_climatology_mae"]
+    return summary.reset_index()
+
+
+def window_of(as_of: str, months: int = WINDOW_MONTHS) -> list[str]:
+    """The trailing window: the last `months` target months up to as_of."""
+    last = pd.Period(as_of, freq="M")
+    return month_range(last - (months - 1), last)
+
+
+@dataclass(frozen=True)
+class LiveAccuracy:
+    """One retrain's view of the live track record: the window of target months, how many
+    forecasts this as_of scored (by their own as_of), every scored forecast with its errors up
+    to as_of, and each location's champion (name, version) of the latest forecast published
+    before this as_of (so that repeating a retrain judges the same champion)."""
+
+    as_of: str
+    window: list[str]
+    scored_now: dict[str, int]
+    scored: pd.DataFrame
+    champions: pd.DataFrame
+
+    @property
+    def recent(self) -> pd.DataFrame:
+        """The scored forecasts whose target month is in the window."""
+        return self.scored[self.scored["month"].isin(self.window)]
+
+    def by_location_lead(self) -> pd.DataFrame:
+        """The window's summary per location and lead (months ahead)."""
+        return summarise(self.recent, ["location", "lead"])
+
+    def champion_records(self) -> pd.DataFrame:
+        """Per location, its champion's record over the window and whether it was worse than
+        climatology."""
+        rows = self.recent.merge(self.champions, on=["location", "model_name", "model_version"])
+        summary = summarise(rows, ["location", "model_name", "model_version"])
+        return summary.assign(worse=summary["live_mae"] > summary["live_climatology_mae"])
+
+    def worse(self) -> list[str]:
+        """Each champion worse than climatology over the window, named with its scores."""
+        records = self.champion_records()
+        return [
+            f"{r.location} ({r.model_name} version {r.model_version}: {r.live_mae:.3f} vs"
+            f" {r.live_climatology_mae:.3f} °C over {r.forecasts} forecasts)"
+            for r in records[records["worse"]].itertuples()
+        ]
+
+    def metrics(self) -> dict[str, float]:
+        """The window's live MAE, climatology's MAE and skill, and the counts of forecasts in
+        the window and scored by this as_of (none when nothing in the window is scored)."""
+        recent = self.recent
+        if recent.empty:
+            return {}
+        overall = summarise(recent.assign(all=0), ["all"]).iloc[0]
+        return {
+            **{name: float(overall[name]) for name in SUMMARY_COLUMNS[1:]},
+            "live_forecasts_in_window": float(len(recent)),
+            "live_forecasts_scored": float(sum(self.scored_now.values())),
+        }
+
+    def worse_line(self) -> str:
+        """The champions worse than climatology over the window, in one line ('' if none)."""
+        worse = self.worse()
+        count = f"{len(worse)} champion(s) worse than climatology over the window: "
+        return count + "; ".join(worse) if worse else ""
+
+    def lines(self) -> list[str]:
+        """What a person reads about it: what was scored now, the window's record, and the
+        champions worse than climatology."""
+        counts = ", ".join(f"as_of {k}: {v:,}" for k, v in sorted(self.scored_now.items()))
+        scored = f"{sum(self.scored_now.values()):,} forecasts scored as of {self.as_of}"
+        lines = [f"live accuracy: {scored}" + (f" ({counts})" if counts else "")]
+        metrics = self.metrics()
+        if metrics:
+            lines.append(
+                f"live accuracy over target months {describe_months(self.window)}:"
+                f" {len(self.recent):,} forecasts, MAE {metrics['live_mae']:.3f} °C, climatology"
+                f" {metrics['live_climatology_mae']:.3f} °C, skill {metrics['live_skill']:+.1%}"
+            )
+        worse = self.worse_line()
+        return [*lines, worse] if worse else lines
+
+    def report(self) -> dict[str, Any]:
+        """The summary for report.json."""
+        return {
+            "window": describe_months(self.window),
+            "scored_now": self.scored_now,
+            **self.metrics(),
+            "worse_than_climatology": self.worse(),
+        }
+
+
+@task(name="score-live-forecasts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def score_live_forecasts(uri: str, truth: pd.DataFrame, as_of: str) -> LiveAccuracy:
+    """Store the actual value of every published forecast whose month is observed up to as_of
+    (`truth`: raw monthly means) and not scored yet, in one transaction; then read the live
+    track record back. Repeating it for the same as_of scores nothing twice."""
+    unscored = read_forecasts(uri, through=as_of, scored=False)
+    append_scores(uri, observed_values(unscored, truth), as_of, datetime.now(UTC))
+    scored = with_errors(read_forecasts(uri, through=as_of, scored=True))
+    now = scored[scored["scored_as_of"] == as_of].groupby("as_of").size()
+    live = LiveAccuracy(
+        as_of=as_of,
+        window=window_of(as_of),
+        scored_now={str(k): int(v) for k, v in now.items()},
+        scored=scored,
+        champions=latest_versions(uri, before=as_of),
+    )
+    log = run_logger()
+    for line in live.lines():
+        (log.warning if line == live.worse_line() else log.info)(line)
+    return live
+
+
+@task(name="publish-live-accuracy", cache_policy=NO_CACHE, **STORE_RETRIES)
+def publish_live_accuracy(live: LiveAccuracy, out: Path, parent_run_id: str) -> dict[str, Path]:
+    """Write the window's summary per location and lead, the champions' records and the chart
+    (MAE by lead and over time), show the summary as a Prefect table artifact, and log the
+    metrics, the champions worse than climatology and the files on the parent run."""
+    if live.recent.empty:
+        return {}
+    ensure_folder(out)
+    summary = live.by_location_lead()
+    title = f"Live MAE of the published forecasts (as of {live.as_of})"
+    by_lead = summarise(live.recent, ["lead"])
+    by_month = summarise(live.scored, ["month"])
+    files = {
+        "csv": write_csv(summary, out / "live_accuracy.csv"),
+        "champions": write_csv(live.champion_records(), out / "live_champions.csv"),
+        "html": write_html(live_mae_html(by_lead, by_month, title), out / "live_accuracy.html"),
+        "png": write_png(live_mae_png(by_lead, by_month, title), out / "live_accuracy.png"),
+    }
+    create_table_artifact(
+        key="live-accuracy",
+        table=summary.round(4).to_dict(orient="records"),
+        description="; ".join(live.lines()),
+    )
+    tags = {
+        WORSE_TAG: "; ".join(live.worse()) or "none",
+        "mlflow.note.content": "\n\n".join(live.lines()),  # the run's description in the UI
+    }
+    log_run_results(parent_run_id, live.metrics(), tags)
+    attach_files(parent_run_id, list(files.values()), "live_accuracy")
+    return files

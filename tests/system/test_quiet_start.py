@@ -1,0 +1,99 @@
+"""Quiet, quick commands, as real `tempcast` processes: no TensorFlow start-up lines (unless asked
+for), progress lines a person can follow, `prepare` without a Prefect API as plain steps, and
+commands that need no TensorFlow never import it."""
+
+import os
+import re
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from flows.cli import VERBOSE_VARIABLE, app
+from tests.support.mlflow_server import tempcast_env
+from tests.support.tiny import TINY_OPTIONS, observations_file
+
+STARTUP_NOISE = re.compile(
+    r"absl::InitializeLog|oneDNN custom operations|Could not find cuda drivers|cpu_feature_guard"
+    r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
+    re.MULTILINE,
+)
+HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib")
+# runs the command line in this process, then names the heavy modules it imported
+PROBE = """
+import sys
+from flows.cli import app
+try:
+    app(sys.argv[1:], prog_name="tempcast")
+finally:
+    print("imported:", ",".join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def run(arguments: list[str], env: dict[str, str], timeout: int = 300) -> str:
+    """Run a Python command line, fail with its output unless it succeeds; its output."""
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    return output
+
+
+def without_prefect_api() -> dict[str, str]:
+    """This environment without any Prefect setting: no API configured."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+
+
+def test_commands_that_need_no_tensorflow_never_import_it(tmp_path):
+    data = observations_file(tmp_path)
+    probe = ["-c", PROBE.format(heavy=HEAVY)]
+    env = without_prefect_api()
+    for command in (["--help"], ["retrain", "--help"], ["fetch-data", "--help"]):
+        assert "imported: \n" in run([*probe, *command], env), command
+    output = run([*probe, "prepare", "--data", str(data), "--out", str(tmp_path / "out")], env)
+    assert "imported: \n" in output
+    assert "Kept 2 locations x 60 months" in output and (tmp_path / "out" / "report.json").exists()
+    assert "temporary server" not in output and "flow run" not in output.lower()
+
+
+def test_prepare_runs_as_a_flow_where_a_prefect_api_is_configured(tmp_path):
+    data = observations_file(tmp_path)
+    env = tempcast_env(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    output = run(["-m", "flows", "prepare", "--data", str(data), "--out", str(tmp_path)], env)
+    assert "for flow 'prepare'" in output and "Finished in state Completed" in output
+    assert "temporary server" not in output
+
+
+def test_training_prints_no_tensorflow_start_up_lines_and_shows_progress(tmp_path):
+    data = observations_file(tmp_path)
+    env = tempcast_env(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    env.pop("TF_CPP_MIN_LOG_LEVEL")  # as a user's shell has it
+    command = ["-m", "flows", "train", "--data", str(data), "--out", str(tmp_path / "out")]
+    output = run([*command, *TINY_OPTIONS], env)
+    assert not STARTUP_NOISE.search(output), STARTUP_NOISE.search(output)
+    assert "tracking: 2 of 2 locations done" in output
+    assert "2 of 2 locations trained and tracked" in output
+    assert "Downloading artifacts" not in output
+
+
+def test_verbose_shows_the_start_up_lines_that_are_hidden(monkeypatch):
+    # the lines hidden above do exist: importing TensorFlow shows them when asked to
+    env = {**without_prefect_api(), VERBOSE_VARIABLE: "1"}
+    assert STARTUP_NOISE.search(run(["-c", "import tasks, tensorflow"], env, timeout=120))
+    monkeypatch.setenv(VERBOSE_VARIABLE, "")  # unset for the command, and after the test
+    result = CliRunner().invoke(app, ["--verbose", "fetch-data", "--help"])
+    assert result.exit_code == 0 and os.environ[VERBOSE_VARIABLE] == "1"
+
+
+def test_startup_benchmark_times_every_quick_command(tmp_path):
+    from benchmarks.startup import run as benchmark
+
+    result = benchmark(repeats=1, data=observations_file(tmp_path))
+    for name in ("prepare", "prepare_as_flow_temporary_api", "help", "retrain_help"):
+        assert result[f"{name}_best_s"] > 0 and result[f"{name}_median_s"] > 0
+    assert result["import_retrain_flow_best_s"] > 0
