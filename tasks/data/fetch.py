@@ -41,6 +41,7 @@ PUBLIC_COPIES = (
     "c8b5a66ee4712de4862db36d8369b2c0a8758dfc/weatherAUS.csv",
 )
 CHUNK_BYTES = 1 << 16
+DATA_FILE_MODE = 0o644
 TIMEOUT_SECONDS = (10, 60)  # to connect, then at most between two reads
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
@@ -152,6 +153,7 @@ def download(source: Source, target: Path) -> None:
             digest = stream_to(source.url, handle)
         if digest != source.sha256:
             raise DownloadFailed(f"SHA-256 {digest} is not the expected {source.sha256}")
+        partial.chmod(DATA_FILE_MODE)  # a temporary file is private; the data file is not
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

@@ -51,6 +51,7 @@ def test_a_good_copy_is_saved_and_kept_on_the_next_call(tmp_path, observations):
         assert fetch_data(target, [source], lines.append) == target
         assert fetch_data(target, [source], lines.append) == target  # checked, not downloaded
     assert target.read_bytes() == observations
+    assert target.stat().st_mode & 0o777 == 0o644  # readable like any file, not private
     assert files_in(target.parent) == ["weatherAUS.csv"]
     assert server.hits == ["/w.csv"]
     assert "SHA-256 checked" in lines[1] and "already there" in lines[2]
