@@ -346,6 +346,7 @@ def rolling_validation(
         gains = np.nanmean(errors - np.abs(residual)[None], axis=2)
         mae = np.nanmean(errors, axis=(1, 2, 3))
     epochs, steps = choose_correction(gains, config.correction_months)
+    as_chosen = np.where(np.arange(horizon) < steps, errors[epochs], np.abs(residual))
     verdict = (
         f"the correction is used for the first {steps} months after {epochs} epochs"
         if steps
@@ -353,7 +354,8 @@ def rolling_validation(
     )
     note = (
         f"{label}: rolling validation over {len(origins)} origins, validation MAE"
-        f" {mae[epochs]:.3f} °C (climatology {mae[0]:.3f} °C); {verdict}"
+        f" {np.nanmean(as_chosen):.3f} °C as chosen (climatology {mae[0]:.3f} °C, the"
+        f" correction on every month {mae[epochs]:.3f} °C); {verdict}"
     )
     return Validation([float(v) for v in mae], epochs, steps, len(origins), note)
 
