@@ -96,7 +96,7 @@ def backtest(folder: Path, start: str, end: str, extra: list[str]) -> dict:
     run = run_command(command, folder, results="backtest_by_step.csv")
     rows = pd.read_csv(folder / "out" / "backtest.csv")
     started = time.perf_counter()
-    data = resolve_data_path(Path(extra[extra.index("--data") + 1]) if "--data" in extra else None)
+    data = resolve_data_path(extra[extra.index("--data") + 1] if "--data" in extra else None)
     peers = peer_forecasts(rows, data)
     peer_seconds = time.perf_counter() - started
     scored = rows.merge(peers, on=["as_of", "location", "step"], how="left").dropna(

@@ -39,7 +39,7 @@ def backfill_flow(
     config = run.config()
     out = ensure_folder(Path(run.out or "outputs/backfill"))
     months = expand_range(start, end)
-    ingested = ingest_observations(resolve_data_path(Path(run.data) if run.data else None))
+    ingested = ingest_observations(resolve_data_path(run.data))
     origins = prepare_origins(ingested, months, run.selection, run.rules, config)
     available = sorted({name for origin in origins for name in origin.prepared.locations})
     chosen = choose_locations(available, run.locations)

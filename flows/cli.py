@@ -94,7 +94,7 @@ def checked_settings(settings: RunSettings) -> RunSettings:
     """The settings with the observations file found and its start checked, before any flow."""
     from tasks.data.ingest import check_data_file, resolve_data_path
 
-    path = resolve_data_path(Path(settings.data) if settings.data else None)
+    path = resolve_data_path(settings.data)
     return settings.model_copy(update={"data": str(check_data_file(path))})
 
 

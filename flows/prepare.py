@@ -21,7 +21,7 @@ def prepare_steps(
     """The prepare chain, written once: ingest, prepare and write, each step called as `call`
     says (Prefect tasks inside the flow; plain functions where no Prefect API is needed)."""
     ensure_folder(Path(out))
-    ingested = call(ingest_observations, resolve_data_path(Path(data) if data else None))
+    ingested = call(ingest_observations, resolve_data_path(data))
     prepared = prepare_data(ingested, selection, rules, call=call)
     call(write_prepared, prepared, Path(out))
     return prepared.report

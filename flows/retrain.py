@@ -58,7 +58,7 @@ def retrain_flow(
     run = settings or RunSettings()
     config = run.config()
     out = ensure_folder(Path(run.out or "outputs"))
-    ingested = ingest_observations(resolve_data_path(Path(run.data) if run.data else None))
+    ingested = ingest_observations(resolve_data_path(run.data))
     cutoff = resolve_as_of(as_of, ingested.last_date, scheduled_start())
     if cutoff.stale:
         run_logger().warning(cutoff.note)

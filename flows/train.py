@@ -23,7 +23,7 @@ def train_flow(settings: RunSettings | None = None, force: bool = False) -> pd.D
     run = settings or RunSettings()
     config = run.config()
     out = ensure_folder(Path(run.out or "outputs"))
-    ingested = ingest_observations(resolve_data_path(Path(run.data) if run.data else None))
+    ingested = ingest_observations(resolve_data_path(run.data))
     prepared = prepare_data(ingested, run.selection, run.rules)
     chosen = choose_locations(prepared.locations, run.locations)
     context = RunContext(model_settings(config, run), prepared.months[-1], prepared.digest, "train")

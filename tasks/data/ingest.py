@@ -75,15 +75,15 @@ class IngestResult:
         return {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()}
 
 
-def resolve_data_path(explicit: Path | None = None, fetch: bool = True) -> Path:
+def resolve_data_path(explicit: str | Path | None = None, fetch: bool = True) -> Path:
     """Find the observations file: `--data`, then $TEMPCAST_DATA, then the default places, else
     (with `fetch`) download it into `data/weatherAUS.csv` under the working directory.
 
     An explicit path or variable is used as given (a wrong one is an error, never silently
     replaced); the defaults are looked up relative to the working directory, then the project.
     """
-    if explicit is not None:
-        return explicit
+    if explicit:  # a path, or a non-empty string (an empty option means "not given")
+        return Path(explicit)
     if os.environ.get(DATA_ENV_VARIABLE):
         return Path(os.environ[DATA_ENV_VARIABLE])
     for base in (Path.cwd(), PROJECT_ROOT):

@@ -42,3 +42,8 @@ def calendar_months(first_month: str, count: int) -> np.ndarray:
     """Calendar month numbers (0..11) of `count` consecutive months starting at 'YYYY-MM'."""
     year, month = (int(part) for part in first_month.split("-"))
     return (np.arange(count) + (year * 12 + month - 1)) % 12
+
+
+def calendar_of(months: pd.Index | pd.Series) -> np.ndarray:
+    """Calendar month numbers (0 = January) of any 'YYYY-MM' labels, consecutive or not."""
+    return pd.PeriodIndex(months, freq="M").month.to_numpy() - 1

@@ -397,9 +397,7 @@ def fit_group(
     """Fit one group of locations (trained together) on what was known at `origin` (the number
     of months known): one training at a time in this process."""
     known = [s.until(origin) for s in series]
-    gap = (
-        config.timestep if config.train_windows == "before_test" and origin < len(series[0]) else 0
-    )
+    gap = test_input_gap(config, len(series[0]) - origin)
     fitting = [s.until(origin - gap) for s in known]
     scalers = fit_scalers(known, fitting, config)
     with SEEDED_TRAINING:
@@ -420,11 +418,16 @@ def fit_group(
     )
 
 
+def test_input_gap(config: TrainingConfig, back: int) -> int:
+    """Months kept out of training before a fit's origin `back` months before the end: the test
+    window's input months, for the tutorial's split (none for a fit on everything)."""
+    return config.timestep if config.train_windows == "before_test" and back else 0
+
+
 def months_needed(config: TrainingConfig, back: int) -> int:
     """Months a fit `back` months before the end needs: one training window before it (and
     before the test window's input months, for the tutorial's split)."""
-    gap = config.timestep if config.train_windows == "before_test" and back else 0
-    return config.timestep + config.horizon + back + gap
+    return config.timestep + config.horizon + back + test_input_gap(config, back)
 
 
 def fit_locations(

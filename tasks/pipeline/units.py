@@ -178,6 +178,7 @@ def unit_record(
     """Everything a unit's child run holds, from its fits (and the backtest of its forecast)."""
     production = unit.production
     known = series.until(production.origin)
+    training_data = known.frame()
     curves = {name: production.history.get(name, []) for name in ("loss", "val_loss")}
     if production.validation is not None:
         curves["validation_mae"] = production.validation.mae
@@ -200,12 +201,12 @@ def unit_record(
         },
         tables=tables,
         test_window=unit.evaluation.table() if unit.evaluation else None,
-        training_data=known.frame(),
+        training_data=training_data,
         training_digest=known.digest(),
         model=production.model(series.location),
-        example=known.frame()
-        .tail(production.config.timestep)
-        .rename(columns={"temperature": "value"}),
+        example=training_data.tail(production.config.timestep).rename(
+            columns={"temperature": "value"}
+        ),
         model_tags=model_tags,
     )
 

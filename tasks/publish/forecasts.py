@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.data.locations import LocationSeries
+from tasks.data.months import calendar_of
 from tasks.logs import run_logger
 from tasks.model.baselines import climatology_forecast
 from tasks.model.evaluation import forecast_from, months_after
@@ -76,11 +77,6 @@ def publish_forecasts(
     )
     attach_files(parent_run_id, list(files.values()), "forecasts")
     return files
-
-
-def calendar_of(months: pd.Index | pd.Series) -> np.ndarray:
-    """Calendar month numbers (0 = January) of 'YYYY-MM' labels."""
-    return pd.PeriodIndex(months, freq="M").month.to_numpy() - 1
 
 
 def history_rows(
