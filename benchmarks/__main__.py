@@ -5,24 +5,26 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks import backtest, prepare, speed, startup
+from benchmarks import backtest, prepare, scale, speed, startup
 
 RESULTS = Path("benchmarks/results")
 
 
 def main() -> None:
-    """Data preparation, the quick commands' start-up, the speed comparison, and the
-    42-origin backtest beside its peers."""
+    """Data preparation, the quick commands' start-up, the speed comparison, the retrain at
+    44, 250 and 1,000 stations (and on Dask), and the 42-origin backtest beside its peers."""
     folder = Path(tempfile.mkdtemp(prefix="tempcast-bench-"))
     results = {
         "prepare": prepare.run(),
         "startup": startup.run(),
         "speed": speed.compare(folder / "speed", ["Canberra", "Sydney"], [], []),
+        "scale": scale.run(scale.SIZES, folder=folder / "scale", dask=True),
         "backtest": backtest.backtest(folder / "backtest", "2012-06", "2015-11", []),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "all.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    print(scale.format_table(results["scale"]["side_by_side"]))
 
 
 main()

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,34 @@ MEANS = ["test_mae", "baseline_climatology_mae", "baseline_seasonal_naive_mae"]
 class CommandRun:
     """Wall seconds, peak resident memory (MiB) and the metrics table of one tempcast command,
     and its CPU seconds (user and system, with those of its child processes that it waited for:
-    a measure that other work on the machine hardly changes)."""
+    a measure that other work on the machine hardly changes). `peak_mib` is the largest of the
+    process and the children it waited for (the temporary Prefect API, say); `own_peak_mib`
+    is the tempcast process alone, sampled every quarter of a second."""
 
     seconds: float
     peak_mib: float
     metrics: pd.DataFrame
     cpu_seconds: float = 0.0
+    own_peak_mib: float = 0.0
+
+
+class MemorySampler(threading.Thread):
+    """The largest resident memory of one process, sampled until it ends."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak = pid, every, 0
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            process = psutil.Process(self.pid)
+            while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                self.peak = max(self.peak, process.memory_info().rss)
+                time.sleep(self.every)
+        except psutil.Error:  # it ended between two samples
+            return
 
 
 def run_command(
@@ -59,13 +82,17 @@ def run_command(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+        sampler = MemorySampler(process.pid)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
         process.returncode = os.waitstatus_to_exitcode(status)
+        sampler.join()
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         raise RuntimeError(f"tempcast {' '.join(arguments)} failed; see {log}")
     cpu = usage.ru_utime + usage.ru_stime
-    return CommandRun(seconds, usage.ru_maxrss / 1024, pd.read_csv(folder / "out" / results), cpu)
+    table = pd.read_csv(folder / "out" / results)
+    return CommandRun(seconds, usage.ru_maxrss / 1024, table, cpu, sampler.peak / 2**20)
 
 
 def means(metrics: pd.DataFrame) -> dict[str, float]:

@@ -2,4 +2,5 @@
 
 from flows.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned helper process imports the main module again
+    main()

@@ -13,6 +13,7 @@ steps when its gain over the climatology there is more than one standard error (
 choosing the epochs and K with the largest gain; otherwise it is not used at all.
 """
 
+import dataclasses
 import math
 import threading
 import time
@@ -85,6 +86,11 @@ class GroupFit:
         """The location's standalone model (°C in, °C out) around the shared networks."""
         return location_model(self.members, self.scalers[location], self.config, self.steps)
 
+    def with_copied_networks(self) -> "GroupFit":
+        """The same fit around copies of its networks. Keras records every model built around
+        a network in that network, so models built around a copy are freed with the copy."""
+        return dataclasses.replace(self, members=copy_networks(self.members))
+
     def forecast(
         self, locations: list[str], windows: np.ndarray, calendar: np.ndarray
     ) -> np.ndarray:
@@ -121,6 +127,10 @@ class TrainingSet:
 
     def __len__(self) -> int:
         return len(self.targets)
+
+    def take(self, rows: np.ndarray) -> "TrainingSet":
+        """The windows at `rows`, in that order."""
+        return TrainingSet([part[rows] for part in self.inputs], self.targets[rows])
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -190,6 +200,26 @@ def scaled_windows(series: LocationSeries, scaler: Scaler, config: TrainingConfi
     return TrainingSet(network_inputs(x, x_months, horizon, config), y[..., None])
 
 
+def epoch_size(windows: int, config: TrainingConfig) -> int:
+    """Windows one epoch trains on: all of them, or `epoch_windows` rounded up to whole
+    batches when there are more."""
+    if config.epoch_windows is None:
+        return windows
+    batches = -(-config.epoch_windows // config.batch_size)
+    return min(windows, batches * config.batch_size)
+
+
+def epoch_order(windows: int, length: int, config: TrainingConfig) -> np.ndarray:
+    """`length` window indices, epoch after epoch: passes over all windows one after the other
+    (each a seeded shuffle, with `shuffle`), so that every window is used before any again."""
+    rng = np.random.default_rng(config.seed)
+    passes = -(-length // windows)
+    orders = [
+        rng.permutation(windows) if config.shuffle else np.arange(windows) for _ in range(passes)
+    ]
+    return np.concatenate(orders)[:length]
+
+
 def stack(sets: list[TrainingSet]) -> TrainingSet:
     """One training set from several (every location's windows together)."""
     inputs = [
@@ -242,18 +272,21 @@ class Trainer:
         self.reset()
         if not epochs or not len(data):
             return {"loss": []}
-        validation = (
-            {"validation_split": config.validation_split} if config.validation == "random" else {}
-        )
+        options: dict = {"shuffle": config.shuffle}
+        if config.validation == "random":
+            options["validation_split"] = config.validation_split
+        per_epoch = epoch_size(len(data), config)
+        if per_epoch < len(data):
+            data = data.take(epoch_order(len(data), per_epoch * epochs, config))
+            options = {"shuffle": False, "steps_per_epoch": per_epoch // config.batch_size}
         history = self.joint.fit(
             data.inputs if len(data.inputs) > 1 else data.inputs[0],
             np.repeat(data.targets, len(self.members), axis=-1),
             batch_size=config.batch_size,
             epochs=epochs,
-            shuffle=config.shuffle,
             verbose=0,
             callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()],
-            **validation,
+            **options,
         ).history
         if not np.all(np.isfinite(history.get("loss", [0.0]))):
             raise TrainingDiverged("the training loss became non-finite")
@@ -261,12 +294,17 @@ class Trainer:
 
     def trained_members(self) -> list[keras.Model]:
         """Copies of the members with their current weights (this trainer will be reset)."""
-        copies = []
-        for member in self.members:
-            copy = keras.models.clone_model(member)
-            copy.set_weights(member.get_weights())
-            copies.append(copy)
-        return copies
+        return copy_networks(self.members)
+
+
+def copy_networks(networks: list[keras.Model]) -> list[keras.Model]:
+    """New networks with the same architecture and weights."""
+    copies = []
+    for network in networks:
+        copy = keras.models.clone_model(network)
+        copy.set_weights(network.get_weights())
+        copies.append(copy)
+    return copies
 
 
 _TRAINERS: dict[str, Trainer] = {}

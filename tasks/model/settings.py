@@ -33,6 +33,13 @@ class TrainingConfig(BaseModel):
     )
     learning_rate: float = Field(gt=0, description="Adam learning rate.")
     batch_size: int = Field(ge=1, description="Windows per training step.")
+    epoch_windows: int | None = Field(
+        None,
+        ge=1,
+        description="The most training windows one epoch sees; with more, each epoch takes the"
+        " next ones of a seeded shuffle, so every window is used before any is used again"
+        " (None: every window, every epoch).",
+    )
     epochs: int = Field(
         ge=1,
         description="Training epochs: exactly these with random validation, at most these with"
@@ -80,6 +87,8 @@ class TrainingConfig(BaseModel):
     def _consistent(self) -> "TrainingConfig":
         if self.validation == "rolling" and self.scaling != "climatology":
             raise ValueError("rolling validation needs climatology scaling")
+        if self.epoch_windows is not None and self.validation == "random":
+            raise ValueError("epoch_windows needs rolling validation")
         return self
 
 
@@ -117,6 +126,7 @@ RECIPES["default"] = TrainingConfig(
         "dropout": 0.3,
         "batch_size": 256,
         "epochs": 15,
+        "epoch_windows": 4096,
         "scaling": "climatology",
         "validation": "rolling",
         "correction_months": 3,

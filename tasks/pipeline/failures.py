@@ -45,24 +45,39 @@ def milestone(number: int, total: int, steps: int = 10) -> bool:
     return number == total or number * steps // total != (number - 1) * steps // total
 
 
+class Progress:
+    """`step: k of N locations done (s)`, logged about ten times as units finish, however
+    many batches they are collected in."""
+
+    def __init__(self, step: str, total: int, log: Callable[[str], None]) -> None:
+        self.step, self.total, self.log = step, total, log
+        self.finished, self.started = 0, time.monotonic()
+
+    def advance(self) -> None:
+        """One more unit finished (or failed)."""
+        self.finished += 1
+        if milestone(self.finished, self.total):
+            elapsed = f"{time.monotonic() - self.started:.0f} s"
+            self.log(f"{self.step}: {self.finished} of {self.total} locations done ({elapsed})")
+
+
 def collect(
     names: list[str],
     futures: list[PrefectFuture],
     failures: dict[str, str],
     step: str,
-    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """The results of per-location futures; a failed one adds `step failed: reason` to
-    `failures` (unless the location already failed earlier). With `log`, progress as they
-    finish: `step: k of N locations done (s)`, about ten times."""
-    results, started = {}, time.monotonic()
-    for number, (name, future) in enumerate(zip(names, futures, strict=True), start=1):
+    `failures` (unless the location already failed earlier). With `progress`, it advances as
+    they finish."""
+    results = {}
+    for name, future in zip(names, futures, strict=True):
         done = outcome(future)
         if done.failure is not None:
             failures.setdefault(name, f"{step} failed: {done.failure}")
         else:
             results[name] = done.result
-        if log is not None and milestone(number, len(names)):
-            elapsed = time.monotonic() - started
-            log(f"{step}: {number} of {len(names)} locations done ({elapsed:.0f} s)")
+        if progress is not None:
+            progress.advance()
     return results

@@ -45,10 +45,12 @@ def plan_units(kind: str, as_of: str, keys: dict[str, str], force: bool = False)
 
     With `force`, finished units are done again (their old runs stay, as history).
     """
-    existing = runs_tagged({"tempcast.kind": kind, "tempcast.as_of": as_of})
+    by_unit: dict[str, list[Any]] = {}
+    for run in runs_tagged({"tempcast.kind": kind, "tempcast.as_of": as_of}):
+        by_unit.setdefault(run.data.tags.get(UNIT_TAG, ""), []).append(run)
     plan = UnitPlan()
     for location, key in keys.items():
-        runs = [run for run in existing if run.data.tags.get(UNIT_TAG) == key]
+        runs = by_unit.get(key, [])
         finished = [run for run in runs if run.info.status == "FINISHED"]
         if finished and not force:
             plan.finished[location] = max(finished, key=lambda run: run.info.start_time)

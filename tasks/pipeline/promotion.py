@@ -153,6 +153,7 @@ def promote_location(
     series: LocationSeries,
     horizon: int,
     scored: SettingsScore | None,
+    reused: bool = True,
 ) -> Decision:
     """Under the location's promotion lock: decide, move the aliases and record the decision.
 
@@ -160,10 +161,12 @@ def promote_location(
     decides once); a version already champion without one was promoted by an attempt that
     stopped before recording it. `scored` is the score of the champion's settings seen before
     the lock; a champion with other settings that another run made meanwhile is scored here.
+    Only a `reused` unit (finished by an earlier attempt) can have its decision recorded
+    already: a run this flow run made is not looked up.
     """
     location, version = tracked.location, tracked.model_version
     with promotion_lock(location):
-        recorded = recorded_decision(tracked.run_id)
+        recorded = recorded_decision(tracked.run_id) if reused else None
         if recorded is not None:
             return Decision(location, version, None, *recorded)
         champion = current_champion(location)

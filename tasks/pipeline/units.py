@@ -8,6 +8,7 @@ the spec says otherwise), and, as the spec asks, score the production forecast a
 happened (backfill), promote, and forecast from the champions (retrain).
 """
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from tasks.logs import run_logger
 from tasks.model.evaluation import Evaluation, evaluate_group, group_forecasts
 from tasks.model.fitting import FitRound, GroupFit, fit_locations, months_needed
 from tasks.model.settings import TrainingConfig
-from tasks.pipeline.failures import LocationsFailed, collect
+from tasks.pipeline.failures import LocationsFailed, Progress, collect
 from tasks.pipeline.plan import UNIT_TAG, plan_units, unit_key
 from tasks.pipeline.promotion import Decision, promote_location, score_champion_settings
 from tasks.publish.forecasts import FORECAST_COLUMNS, forecast_location
@@ -49,6 +50,9 @@ from tasks.tracking.runs import (
 )
 
 BACKTEST_ARTIFACT = "backtest/backtest.csv"
+# Locations whose run records (each with its standalone model) are built and tracked at a time:
+# memory stays bounded however many locations there are.
+TRACKING_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,22 @@ def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUni
     return result
 
 
+def with_network_copies(units: list[UnitFit]) -> list[UnitFit]:
+    """The units with each shared production fit around one copy of its networks, so that the
+    models built for a chunk of locations are freed with the chunk (see GroupFit's
+    with_copied_networks): memory stays bounded however many locations share the fit."""
+    copies: dict[int, GroupFit] = {}
+    result = []
+    for unit in units:
+        fit = unit.production
+        if id(fit) not in copies:
+            copies[id(fit)] = fit.with_copied_networks()
+        copy = copies[id(fit)]
+        checked = copy if unit.evaluation_fit is fit else unit.evaluation_fit
+        result.append(dataclasses.replace(unit, production=copy, evaluation_fit=checked))
+    return result
+
+
 def unit_metrics(unit: UnitFit) -> dict[str, float]:
     """The run's summary metrics: the evaluation's scores and how the fits were trained."""
     production, checked = unit.production, unit.evaluation_fit
@@ -234,6 +254,7 @@ def promote_all(
     """Promotion for every tracked location: champions with other settings are scored on the
     same test window first, all together; then each location decides under its lock."""
     names = [n for n, tracked in results.tracked.items() if tracked.model_version]
+    reused = set(results.reused)
     champions = {n: current_champion(n) for n in names}
     other = {n: c for n, c in champions.items() if c and c.tags.get(SETTINGS_DIGEST_TAG) != digest}
     scores = score_champion_settings(results.series, other, config.horizon) if other else {}
@@ -245,9 +266,11 @@ def promote_all(
             "series": [results.series[n] for n in names],
             "horizon": unmapped(config.horizon),
             "scored": [scores.get(n) for n in names],
+            "reused": [n in reused for n in names],
         },
     )
-    results.decisions = collect(names, futures, results.failures, "promotion", run_logger().info)
+    progress = Progress("promotion", len(names), run_logger().info)
+    results.decisions = collect(names, futures, results.failures, "promotion", progress)
 
 
 def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: TaskRunner) -> None:
@@ -303,19 +326,31 @@ def run_units(
         SETTINGS_TAG: json.dumps(context.settings, default=str),
         SETTINGS_DIGEST_TAG: digest,
     }
-    records = [
-        unit_record(results.series[n], fitted.units[n], spec, keys[n], model_tags) for n in ready
-    ]
-    futures = runner.map(
-        log_location_run,
-        {"parent_run_id": unmapped(parent_run_id), "context": unmapped(context), "record": records},
-    )
-    tracked = collect(ready, futures, results.failures, "tracking", log)
-    results.tracked.update(tracked)
-    results.trained = list(tracked)
-    for record in records:
-        if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
-            results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
+    progress = Progress("tracking", len(ready), log)
+    for start in range(0, len(ready), TRACKING_CHUNK):
+        chunk = ready[start : start + TRACKING_CHUNK]
+        units = [fitted.units[n] for n in chunk]
+        if config.strategy == "global":
+            units = with_network_copies(units)
+        records = [
+            unit_record(results.series[n], unit, spec, keys[n], model_tags)
+            for n, unit in zip(chunk, units, strict=True)
+        ]
+        futures = runner.map(
+            log_location_run,
+            {
+                "parent_run_id": unmapped(parent_run_id),
+                "context": unmapped(context),
+                "record": records,
+            },
+        )
+        tracked = collect(chunk, futures, results.failures, "tracking", progress)
+        results.tracked.update(tracked)
+        results.trained.extend(tracked)
+        for record in records:
+            if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
+                results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
+    records = units = []  # the last chunk's models are freed too, before promotion
     log(
         f"as_of {context.as_of}: {len(results.trained)} of {len(locations)} locations trained and"
         f" tracked, {len(results.reused)} reused ({time.monotonic() - started:.0f} s)"

@@ -46,13 +46,34 @@ class _PyfuncFlavor:
         mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **kwargs)
 
 
-def log_model(model: keras.Model, example: pd.DataFrame, register_as: str | None) -> Any:
-    """Log the model into the active run (registering it under `register_as`, if given);
-    returns MLflow's ModelInfo. `example` is an input example: months and values."""
+def remember_saving_skipsets() -> None:
+    """Keras 3.15 works out, for every layer it saves, which attributes to skip (a fresh Layer
+    and its dir()): it caches the answer under `saving_attr_skipset_*` but looks it up under
+    `saving_attr_skiplist_*`, so it never finds it. Store it where it looks (in this thread:
+    Keras' global state is per thread); saving a location's model takes half the time."""
+    from keras.src.backend.common import global_state
+    from keras.src.saving import saving_lib
+
+    for kind in ("Operation", "Layer", "Functional", "Sequential"):
+        key = f"saving_attr_skiplist_{kind}"
+        if global_state.get_global_attribute(key) is None:
+            global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
+
+
+def log_model(
+    model: keras.Model,
+    example: pd.DataFrame,
+    register_as: str | None,
+    version_tags: dict[str, str] | None = None,
+) -> str:
+    """Log the model into the active run and, under `register_as` if given, register it with
+    its version's tags in the same call; returns the version ('' when not registered).
+    `example` is an input example: months and values."""
     with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
         path = Path(folder) / KERAS_FILE
+        remember_saving_skipsets()
         model.save(path)
-        return Model.log(
+        info = Model.log(
             artifact_path=None,
             name="model",
             flavor=_PyfuncFlavor(),
@@ -61,9 +82,11 @@ def log_model(model: keras.Model, example: pd.DataFrame, register_as: str | None
             signature=SIGNATURE,
             input_example=example,
             pip_requirements=_pip_requirements(),
-            registered_model_name=register_as,
             validate_serving_input=False,
         )
+    if register_as is None:
+        return ""
+    return str(mlflow.register_model(info.model_uri, register_as, tags=version_tags).version)
 
 
 @names_the_store

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -142,10 +143,12 @@ def record_decision(
     as_of = client.get_model_version(name, version).tags.get("as_of")
     description = version_description(as_of, test_metrics, promoted, reason)
     client.update_model_version(name, version, description=description)
-    for key, value in metrics.items():
-        client.log_metric(run_id, key, float(value))
-    client.set_tag(run_id, PROMOTION_TAG, reason)
-    client.set_tag(run_id, PROMOTED_TAG, str(promoted).lower())
+    now = now_ms()
+    client.log_batch(  # one call; the tags mark the promotion as complete, so they come last
+        run_id,
+        metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        tags=[RunTag(PROMOTION_TAG, reason), RunTag(PROMOTED_TAG, str(promoted).lower())],
+    )
 
 
 @names_the_store

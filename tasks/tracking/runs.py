@@ -6,6 +6,7 @@ compare view lines them up.
 """
 
 import io
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.publish.charts import forecast_chart_html, forecast_chart_png
+from tasks.publish.drawing import drawn_test_charts, start_test_charts
 from tasks.tracking.models import log_model
 from tasks.tracking.ownership import owned_run, owner_tags
 from tasks.tracking.store import (
@@ -145,9 +146,14 @@ def log_run_results(run_id: str, metrics: dict[str, float], tags: dict[str, str]
     )
 
 
-def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
-    for start in range(0, len(metrics), METRIC_BATCH):
-        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH])
+def _log_metrics(
+    client: MlflowClient, run_id: str, metrics: list[Metric], params: list[Param]
+) -> None:
+    """Log the params and metrics in as few calls as MLflow accepts (the params with the
+    first metrics)."""
+    for start in range(0, max(len(metrics), 1), METRIC_BATCH):
+        first = params if start == 0 else []
+        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH], params=first)
 
 
 def _log_training_data(frame: pd.DataFrame, location: str, digest: str) -> None:
@@ -160,14 +166,16 @@ def _log_training_data(frame: pd.DataFrame, location: str, digest: str) -> None:
         mlflow.log_input(dataset, context="training")
 
 
-def _log_test_window(client: MlflowClient, run_id: str, frame: pd.DataFrame, title: str) -> None:
-    """PNG and interactive HTML of actual vs forecast vs baselines, and the predictions as CSV.
-
-    The HTML loads plotly.js from its CDN to stay small (one copy per run would add 4.8 MB);
-    the PNG needs nothing and shows in the MLflow UI as it is.
-    """
-    client.log_figure(run_id, forecast_chart_png(frame, title), "plots/test_forecast.png")
-    html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
+def _log_test_window(
+    client: MlflowClient, run_id: str, frame: pd.DataFrame, charts: tuple[bytes, str]
+) -> None:
+    """PNG and interactive HTML of actual vs forecast vs baselines (see drawing.test_charts),
+    and the predictions as CSV. The PNG needs nothing and shows in the MLflow UI as it is."""
+    png, html = charts
+    with tempfile.TemporaryDirectory(prefix="tempcast-chart-") as folder:
+        path = Path(folder) / "test_forecast.png"
+        path.write_bytes(png)
+        client.log_artifact(run_id, str(path), "plots")
     client.log_text(run_id, html, "plots/test_forecast.html")
     client.log_text(run_id, frame.to_csv(index=False), "predictions/test_predictions.csv")
 
@@ -185,6 +193,9 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         "tempcast.location": location,
         "tempcast.as_of": context.as_of,
     }
+    title = f"{location}: test months (as of {context.as_of})"
+    window = record.test_window
+    charts = start_test_charts(window, title) if window is not None else None
     with owned_run(
         experiment_id=experiment_id(),
         run_name=location,
@@ -200,23 +211,21 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
             for name, values in record.curves.items()
             for step, value in enumerate(values)
         ]
-        client.log_batch(run_id, params=[Param(k, v) for k, v in context.params(location).items()])
-        _log_metrics(client, run_id, summary + steps)
+        params = [Param(k, v) for k, v in context.params(location).items()]
+        _log_metrics(client, run_id, summary + steps, params)
         _log_training_data(record.training_data, location, record.training_digest)
-        if record.test_window is not None:
-            title = f"{location}: test months (as of {context.as_of})"
-            _log_test_window(client, run_id, record.test_window, title)
         for artifact_file, table in record.tables.items():
             client.log_text(run_id, table.to_csv(index=False), artifact_file)
-        info = log_model(
-            record.model, record.example, model_name(location) if context.register else None
-        )
-    if not context.register:
-        return TrackedLocation(location, record.metrics, run_id, "")
-    model_version = str(info.registered_model_version)
-    version_tags = {"as_of": context.as_of, "data_digest": context.data_digest, **record.model_tags}
-    for tag, value in version_tags.items():
-        client.set_model_version_tag(model_name(location), model_version, tag, value)
+        if window is not None and charts is not None:
+            drawn = drawn_test_charts(charts, window, title)
+            _log_test_window(client, run_id, window, drawn)
+        version_tags = {
+            "as_of": context.as_of,
+            "data_digest": context.data_digest,
+            **record.model_tags,
+        }
+        register_as = model_name(location) if context.register else None
+        model_version = log_model(record.model, record.example, register_as, version_tags)
     return TrackedLocation(location, record.metrics, run_id, model_version)
 
 

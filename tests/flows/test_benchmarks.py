@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+import pandas as pd
+
 from benchmarks.speed import compare
 from tests.support.tiny import TINY_OPTIONS, observations_file
 
@@ -49,3 +51,32 @@ def test_backtest_benchmark_scores_every_forecaster_on_the_same_months(
     for scores in result["forecasters"].values():
         assert 0 < scores["mae"] < 5 and 0 < scores["steps_1_3"] < 5
         assert math.isnan(scores["steps_13_18"])  # a tiny horizon of 6 months
+
+
+def test_scale_benchmark_retrains_every_size_and_splits_the_time(tmp_path, session_prefect_api):
+    from benchmarks.scale import STAGES, run
+
+    data = observations_file(tmp_path, ("Alpha", "Bravo"))
+    result = run((2, 3), TINY_OPTIONS, tmp_path / "runs", data=data)
+    for size, numbers in result["sizes"].items():
+        assert numbers["locations_trained"] == size and numbers["peak_mib"] > 0
+        assert set(numbers["stages_s"]) == set(STAGES)
+        assert math.isclose(sum(numbers["stages_s"].values()), numbers["wall_s"], abs_tol=1.0)
+        assert numbers["stages_s"]["training"] > 0 and numbers["stages_s"]["tracking"] > 0
+    assert set(result["growth_per_location"]) == {"wall", "without_start_up"}
+    assert set(result["side_by_side"]["wall_s"]) == {2, 3}
+
+
+def test_synthetic_stations_are_shifted_copies_with_their_own_names():
+    from benchmarks.scale import synthetic_observations
+    from tests.support.synthetic import synthetic_observations as real_like
+
+    real = real_like(("Alpha", "Bravo"), "2009-01-01", "2009-12-31")
+    real["Date"] = pd.to_datetime(real["Date"])
+    made = synthetic_observations(real, 5)
+    assert sorted(made["Location"].unique()) == [
+        "Alpha 1", "Alpha 3", "Alpha 5", "Bravo 2", "Bravo 4"
+    ]  # fmt: skip
+    assert len(made) == 5 * len(real) // 2 and (made["MinTemp"] <= made["MaxTemp"]).all()
+    copies = made.groupby("Location")["MinTemp"].mean()
+    assert copies["Alpha 1"] != copies["Alpha 3"]  # each copy has its own level

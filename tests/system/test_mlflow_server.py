@@ -309,17 +309,17 @@ def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
     telling_track = track.with_options()
     telling_track.fn = tracked_then_told
 
-    def charts(run_client, run_id, frame, title):
+    def charts(started, frame, title):
         if title.startswith("Delta"):
             assert charlie_tracked.wait(180)
             server.stop()
-        return log_test_window(run_client, run_id, frame, title)
+        return drawn_test_charts(started, frame, title)
 
-    log_test_window = runs_module._log_test_window
+    drawn_test_charts = runs_module.drawn_test_charts
     command = {"as_of": "2013-12", "settings": tiny_settings(data, "december")}
     with monkeypatch.context() as outage:
         outage.setattr(units_module, "log_location_run", telling_track)
-        outage.setattr(runs_module, "_log_test_window", charts)
+        outage.setattr(runs_module, "drawn_test_charts", charts)
         with pytest.raises(Exception) as caught:
             retrain_flow(**command)
     assert isinstance(caught.value, InfrastructureError), repr(caught.value)

@@ -10,7 +10,7 @@ import pytest
 from tasks.data.locations import LocationSeries
 from tasks.errors import TempcastError
 from tasks.model.evaluation import forecast_from
-from tasks.model.fitting import fit_locations
+from tasks.model.fitting import epoch_order, epoch_size, fit_locations
 from tasks.model.settings import RECIPES, TrainingOverrides, training_config
 from tasks.pipeline.units import fit_units
 from tests.support.tiny import TINY_TRAINING, prepared_table, quiet, series_of
@@ -137,3 +137,39 @@ def test_the_batched_forecasts_are_those_of_the_standalone_models():
             unit = units.units[s.location]
             alone = forecast_from(unit.production.model(s.location), s, unit.production.origin)
             np.testing.assert_allclose(unit.forecast, alone, rtol=0, atol=1e-4)
+
+
+def test_capped_epochs_use_every_window_once_before_any_again():
+    config = tiny(epoch_windows=10, batch_size=5)
+    order = epoch_order(25, 60, config)
+    assert len(order) == 60
+    for start in (0, 25):  # the first two passes hold every window once
+        assert sorted(order[start : start + 25]) == list(range(25))
+    assert list(order) == list(epoch_order(25, 60, config)), "the seed decides the order"
+    assert epoch_size(25, config) == 10 and epoch_size(8, config) == 8
+    assert epoch_size(25, tiny(epoch_windows=7, batch_size=5)) == 10  # whole batches
+    assert epoch_size(25, RECIPES["article"]) == 25  # no cap
+
+
+def test_a_capped_epoch_reaches_keras_as_that_many_windows(monkeypatch):
+    calls = []
+    real_fit = keras.Model.fit
+
+    def spy(self, x, *args, **kwargs):
+        calls.append({"windows": len(x[0]), **kwargs})
+        return real_fit(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    series = series_of(prepared_table(("Alpha", "Bravo", "Charlie")))
+    fitted = fit_locations(series, tiny(epochs=3, epoch_windows=32, batch_size=16), 0, quiet)
+    assert not fitted.failures
+    for call in calls:  # the rolling validation's fit, then the production fit
+        epochs = call["epochs"]
+        assert (call["windows"], call["steps_per_epoch"]) == (32 * epochs, 2)
+        assert call["shuffle"] is False  # the order is already shuffled, epoch by epoch
+    assert len(fitted.fits["Alpha"].validation.mae) == 4  # untrained, then after each epoch
+
+
+def test_capped_epochs_need_the_rolling_validation():
+    with pytest.raises(TempcastError, match="epoch_windows needs rolling validation"):
+        training_config("article", TrainingOverrides(epoch_windows=100))

@@ -1,0 +1,103 @@
+"""The per-location test-window charts (PNG and HTML), drawn in a helper process while the
+tracking threads go on: matplotlib and plotly hold the GIL while they draw, so in a thread they
+would only take turns with them.
+
+The helper is one spawned process, started on first use and kept for the process's life. A
+daemonic process (a Dask worker) may not start one and draws in place, as does a plain script
+(see spawn_is_safe) and any process whose helper has died.
+"""
+
+import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import sysconfig
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.publish.charts import forecast_chart_html, forecast_chart_png
+
+_helper: ProcessPoolExecutor | None = None
+_starting = threading.Lock()
+
+
+def test_charts(frame: pd.DataFrame, title: str) -> tuple[bytes, str]:
+    """The test window's chart (actual vs forecast vs baselines) as PNG bytes and as HTML
+    that loads plotly.js from its CDN (one copy per run would add 4.8 MB)."""
+    buffer = io.BytesIO()
+    forecast_chart_png(frame, title).savefig(buffer, format="png")
+    html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
+    return buffer.getvalue(), html
+
+
+def spawn_is_safe() -> bool:
+    """Whether a spawned process can start without running this process's main script again:
+    the main module was run by name (`python -m`, which multiprocessing does not re-run), has
+    no file (`python -c`, a notebook), or is a console script that pip wrote (`tempcast`,
+    `pytest`), whose call is guarded by `if __name__ == "__main__"`. A plain script may not
+    be guarded: it would run again in the helper."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        return True
+    return Path(main.__file__).parent == Path(sysconfig.get_path("scripts"))
+
+
+def follow_parent() -> None:
+    """In the helper: end as soon as the process that started it ends (killed included), so
+    that no orphan is left holding its output open."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
+def helper() -> ProcessPoolExecutor | None:
+    """This process's drawing helper (None in a daemonic process, and where spawning is not
+    safe)."""
+    global _helper
+    if multiprocessing.current_process().daemon or not spawn_is_safe():
+        return None
+    with _starting:
+        if _helper is None:
+            spawn = multiprocessing.get_context("spawn")
+            _helper = ProcessPoolExecutor(1, mp_context=spawn, initializer=follow_parent)
+        return _helper
+
+
+def forget_helper() -> None:
+    """Drop a helper that died, so that the next chart starts another."""
+    global _helper
+    with _starting:
+        _helper = None
+
+
+def start_test_charts(frame: pd.DataFrame, title: str) -> Future:
+    """Start drawing the charts; the future's result is what test_charts returns."""
+    pool = helper()
+    try:
+        if pool is not None:
+            return pool.submit(test_charts, frame, title)
+    except (BrokenProcessPool, RuntimeError):  # died, or shut down at exit
+        forget_helper()
+    drawn: Future = Future()
+    drawn.set_result(test_charts(frame, title))
+    return drawn
+
+
+def drawn_test_charts(started: Future, frame: pd.DataFrame, title: str) -> tuple[bytes, str]:
+    """The charts' PNG bytes and HTML; drawn here when the helper died meanwhile."""
+    try:
+        return started.result()
+    except BrokenProcessPool:
+        forget_helper()
+        return test_charts(frame, title)
