@@ -2,5 +2,5 @@
 
 from flows.cli import main
 
-if __name__ == "__main__":  # not when a spawned helper process imports the main module again
+if __name__ == "__main__":  # the usual guard (multiprocessing never re-runs a `-m` main)
     main()

