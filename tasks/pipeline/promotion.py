@@ -184,7 +184,5 @@ def promote_location(
                 if scored.mae is not None:
                     compared["champion_settings_test_mae"] = scored.mae
             promoted, reason = decide(tracked.metrics, digest, champion, scored)
-        record_decision(
-            location, version, tracked.run_id, promoted, reason, compared, tracked.metrics
-        )
+        record_decision(tracked, promoted, reason, compared)
     return Decision(location, version, seen, promoted, reason)

@@ -38,6 +38,7 @@ from tasks.publish.reports import (
     summary_metrics,
 )
 from tasks.settings import settings_digest
+from tasks.tracking.models import saved_model
 from tasks.tracking.registry import SETTINGS_DIGEST_TAG, SETTINGS_TAG, current_champion
 from tasks.tracking.runs import (
     RunContext,
@@ -223,7 +224,7 @@ def unit_record(
         test_window=unit.evaluation.table() if unit.evaluation else None,
         training_data=training_data,
         training_digest=known.digest(),
-        model=production.model(series.location),
+        model_file=saved_model(production.model(series.location)),
         example=training_data.tail(production.config.timestep).rename(
             columns={"temperature": "value"}
         ),
@@ -293,6 +294,78 @@ def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: 
         results.forecasts = pd.concat(frames, ignore_index=True)
 
 
+def chunk_records(
+    series: dict[str, LocationSeries],
+    units: dict[str, UnitFit],
+    keys: dict[str, str],
+    spec: UnitSpec,
+    model_tags: dict[str, str],
+) -> list[RunRecord]:
+    """The run records of a chunk of units (each with its saved standalone model); units that
+    share a fit get one copy of its networks (see with_network_copies)."""
+    fits = list(units.values())
+    if len({id(unit.production) for unit in fits}) < len(fits):
+        fits = with_network_copies(fits)
+    return [
+        unit_record(series[n], unit, spec, keys[n], model_tags)
+        for n, unit in zip(units, fits, strict=True)
+    ]
+
+
+def track_units(
+    results: UnitResults,
+    units: dict[str, UnitFit],
+    keys: dict[str, str],
+    context: RunContext,
+    spec: UnitSpec,
+    parent_run_id: str,
+    runner: TaskRunner,
+) -> None:
+    """Track the fitted units, TRACKING_CHUNK locations at a time: while the runner logs one
+    chunk, the next chunk's records (their models saved) are made, so that a runner of worker
+    processes never waits for them; at most two chunks' records are held at once."""
+    model_tags = {
+        SETTINGS_TAG: json.dumps(context.settings, default=str),
+        SETTINGS_DIGEST_TAG: settings_digest(context.settings),
+    }
+    names = list(units)
+    progress = Progress("tracking", len(names), run_logger().info)
+    submitted = []
+    for start in range(0, len(names), TRACKING_CHUNK):
+        chunk = names[start : start + TRACKING_CHUNK]
+        todo = {n: units[n] for n in chunk}
+        records = chunk_records(results.series, todo, keys, spec, model_tags)
+        futures = runner.map(
+            log_location_run,
+            {
+                "parent_run_id": unmapped(parent_run_id),
+                "context": unmapped(context),
+                "record": records,
+            },
+        )
+        submitted.append((chunk, futures, records))
+        if len(submitted) == 2:
+            collect_tracked(results, *submitted.pop(0), progress)
+    for pending in submitted:
+        collect_tracked(results, *pending, progress)
+
+
+def collect_tracked(
+    results: UnitResults,
+    chunk: list[str],
+    futures: list,
+    records: list[RunRecord],
+    progress: Progress,
+) -> None:
+    """Wait for a chunk's tracking; keep its tracked locations and backtest rows."""
+    tracked = collect(chunk, futures, results.failures, "tracking", progress)
+    results.tracked.update(tracked)
+    results.trained.extend(tracked)
+    for record in records:
+        if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
+            results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
+
+
 def run_units(
     prepared: Prepared,
     locations: list[str],
@@ -321,36 +394,8 @@ def run_units(
         results.reused.append(name)
     fitted = fit_todo(results.series, plan.todo, config, runner) if plan.todo else FittedUnits()
     results.failures.update({n: why for n, why in fitted.failures.items() if n in plan.todo})
-    ready = [n for n in plan.todo if n in fitted.units]
-    model_tags = {
-        SETTINGS_TAG: json.dumps(context.settings, default=str),
-        SETTINGS_DIGEST_TAG: digest,
-    }
-    progress = Progress("tracking", len(ready), log)
-    for start in range(0, len(ready), TRACKING_CHUNK):
-        chunk = ready[start : start + TRACKING_CHUNK]
-        units = [fitted.units[n] for n in chunk]
-        if config.strategy == "global":
-            units = with_network_copies(units)
-        records = [
-            unit_record(results.series[n], unit, spec, keys[n], model_tags)
-            for n, unit in zip(chunk, units, strict=True)
-        ]
-        futures = runner.map(
-            log_location_run,
-            {
-                "parent_run_id": unmapped(parent_run_id),
-                "context": unmapped(context),
-                "record": records,
-            },
-        )
-        tracked = collect(chunk, futures, results.failures, "tracking", progress)
-        results.tracked.update(tracked)
-        results.trained.extend(tracked)
-        for record in records:
-            if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
-                results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
-    records = units = []  # the last chunk's models are freed too, before promotion
+    ready = {n: fitted.units[n] for n in plan.todo if n in fitted.units}
+    track_units(results, ready, keys, context, spec, parent_run_id, runner)
     log(
         f"as_of {context.as_of}: {len(results.trained)} of {len(locations)} locations trained and"
         f" tracked, {len(results.reused)} reused ({time.monotonic() - started:.0f} s)"

@@ -5,6 +5,7 @@ and values in, forecasts out. It carries the standalone Keras model as the artif
 which `load_version` loads in Keras' safe mode.
 """
 
+import functools
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -14,6 +15,7 @@ import keras
 import mlflow
 import pandas as pd
 from mlflow.models import Model, ModelSignature
+from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, Schema
 
 from tasks.tracking.store import mlflow_client, model_name, names_the_store
@@ -27,6 +29,7 @@ SIGNATURE = ModelSignature(
 )
 
 
+@functools.cache
 def _pip_requirements() -> list[str]:
     """Pinned requirements of the serving environment (avoids MLflow's slow inference)."""
     names = ("mlflow", "tensorflow", "keras", "numpy", "pandas")
@@ -61,23 +64,40 @@ def remember_saving_skipsets() -> None:
             global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
 
 
-def log_model(
-    model: keras.Model,
-    example: pd.DataFrame,
-    register_as: str | None,
-    version_tags: dict[str, str] | None = None,
-) -> str:
-    """Log the model into the active run and, under `register_as` if given, register it with
-    its version's tags in the same call; returns the version ('' when not registered).
-    `example` is an input example: months and values."""
+def saved_model(model: keras.Model) -> bytes:
+    """The model in Keras' own format (a `.keras` file's bytes): what a run logs, and small to
+    hand to another thread or process, unlike the model itself."""
     with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
         path = Path(folder) / KERAS_FILE
         remember_saving_skipsets()
         model.save(path)
-        info = Model.log(
+        return path.read_bytes()
+
+
+def log_model(
+    run_id: str,
+    experiment_id: str,
+    params: dict[str, str],
+    model_file: bytes,
+    example: pd.DataFrame,
+) -> ModelInfo:
+    """Log a saved Keras model (`model_file`, see saved_model) into a run as a pyfunc model with
+    an input example (months and values), carrying the run's `params`. The logged model is made
+    first, so that MLflow need not read the run back for its experiment and params, and the
+    run's metrics are linked to it as they are logged (see runs.run_metrics), so that MLflow
+    has none to copy."""
+    logged = mlflow.initialize_logged_model(
+        name="model", source_run_id=run_id, params=params, experiment_id=experiment_id
+    )
+    with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
+        path = Path(folder) / KERAS_FILE
+        path.write_bytes(model_file)
+        return Model.log(
             artifact_path=None,
             name="model",
             flavor=_PyfuncFlavor(),
+            run_id=run_id,
+            model_id=logged.model_id,
             python_model=str(SERVING_CODE),
             artifacts={KERAS_ARTIFACT: str(path)},
             signature=SIGNATURE,
@@ -85,9 +105,11 @@ def log_model(
             pip_requirements=_pip_requirements(),
             validate_serving_input=False,
         )
-    if register_as is None:
-        return ""
-    return str(mlflow.register_model(info.model_uri, register_as, tags=version_tags).version)
+
+
+def register_model(info: ModelInfo, name: str, version_tags: dict[str, str]) -> str:
+    """Register a logged model under `name` with its version's tags in one call; the version."""
+    return str(mlflow.register_model(info.model_uri, name, tags=version_tags).version)
 
 
 @names_the_store

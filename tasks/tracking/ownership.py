@@ -7,7 +7,9 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-import mlflow
+from mlflow.tracking import MlflowClient
+from mlflow.tracking.context.registry import resolve_tags
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from tasks.tracking.store import now_ms
 
@@ -48,13 +50,22 @@ def is_abandoned(run: Any) -> bool:
 
 
 @contextlib.contextmanager
-def owned_run(**kwargs: Any) -> Iterator[Any]:
-    """mlflow.start_run with the owner's tags, the run counted as open in this process while it
-    lasts: a RUNNING run of this process that is not open was left by a failed attempt."""
-    kwargs["tags"] = {**kwargs.get("tags", {}), **owner_tags()}
-    with mlflow.start_run(**kwargs) as run:
-        _OPEN_RUNS.add(run.info.run_id)
-        try:
-            yield run
-        finally:
-            _OPEN_RUNS.discard(run.info.run_id)
+def owned_run(
+    client: MlflowClient, experiment_id: str, name: str, parent_run_id: str, tags: dict[str, str]
+) -> Iterator[str]:
+    """A child run with the owner's tags (and MLflow's usual source and user tags), counted as
+    open in this process while it lasts: a RUNNING run of this process that is not open was left
+    by a failed attempt. It ends FINISHED, or FAILED when the block raises. Made through the
+    client, not as the thread's active run: fewer calls to the store than mlflow.start_run."""
+    tags = {**tags, **owner_tags(), MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: name}
+    run = client.create_run(experiment_id, run_name=name, tags=resolve_tags(tags))
+    run_id = run.info.run_id
+    _OPEN_RUNS.add(run_id)
+    try:
+        yield run_id
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    finally:
+        _OPEN_RUNS.discard(run_id)
+    client.set_terminated(run_id, status="FINISHED")

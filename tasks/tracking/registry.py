@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from tasks.errors import InfrastructureError
 from tasks.tracking.ownership import owner_gone, owner_tags
+from tasks.tracking.runs import TrackedLocation
 from tasks.tracking.store import MODEL_PREFIX, mlflow_client, model_name, names_the_store, now_ms
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -117,35 +118,28 @@ def version_description(
 
 @names_the_store
 def record_decision(
-    location: str,
-    version: str,
-    run_id: str,
-    promoted: bool,
-    reason: str,
-    metrics: dict[str, float],
-    test_metrics: dict[str, float],
+    tracked: TrackedLocation, promoted: bool, reason: str, metrics: dict[str, float]
 ) -> None:
-    """Apply a promotion decision (under the location's promotion lock).
+    """Apply a promotion decision on a tracked location's version (under its promotion lock).
 
     Order: `champion` (when promoted), then `challenger`, then the version's tags and its
-    description (version_description, from its as_of tag and `test_metrics`, the challenger's
-    scores), then the decision tags, which mark the run's promotion as complete. The version's
-    run is already finished, so no alias ever points to a version whose run did not finish.
-    `metrics` (what the decision compared) go on the run.
+    description (version_description, from its as_of and test metrics), then the decision tags,
+    which mark the run's promotion as complete. The version's run is already finished, so no
+    alias ever points to a version whose run did not finish. `metrics` (what the decision
+    compared) go on the run.
     """
     client = mlflow_client()
-    name = model_name(location)
+    name, version = model_name(tracked.location), tracked.model_version
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
     client.set_registered_model_alias(name, CHALLENGER, version)
     client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
     client.set_model_version_tag(name, version, "promotion", reason)
-    as_of = client.get_model_version(name, version).tags.get("as_of")
-    description = version_description(as_of, test_metrics, promoted, reason)
+    description = version_description(tracked.as_of, tracked.metrics, promoted, reason)
     client.update_model_version(name, version, description=description)
     now = now_ms()
     client.log_batch(  # one call; the tags mark the promotion as complete, so they come last
-        run_id,
+        tracked.run_id,
         metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
         tags=[RunTag(PROMOTION_TAG, reason), RunTag(PROMOTED_TAG, str(promoted).lower())],
     )

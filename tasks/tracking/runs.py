@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import keras
 import mlflow
 import pandas as pd
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.publish.drawing import drawn_test_charts, start_test_charts
-from tasks.tracking.models import log_model
+from tasks.tracking.models import log_model, register_model
 from tasks.tracking.ownership import owned_run, owner_tags
 from tasks.tracking.store import (
     STORE_RETRIES,
@@ -61,7 +61,7 @@ class RunContext:
 class RunRecord:
     """What a location's child run holds: metrics, per-epoch curves, tags, tables (CSV files),
     the test window's actual vs forecast vs baselines (charted, if there is one), its training
-    data, and its model with an input example."""
+    data, and its model (saved: see models.saved_model) with an input example."""
 
     location: str
     metrics: dict[str, float]
@@ -71,19 +71,21 @@ class RunRecord:
     test_window: pd.DataFrame | None
     training_data: pd.DataFrame
     training_digest: str
-    model: keras.Model
+    model_file: bytes
     example: pd.DataFrame
     model_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TrackedLocation:
-    """A location's tracked result: its metrics, child run and registered model version."""
+    """A location's tracked result: its metrics, child run and registered model version, and the
+    as_of it was trained for."""
 
     location: str
     metrics: dict[str, float]
     run_id: str
     model_version: str
+    as_of: str | None = None
 
 
 @task(name="start-parent-run", cache_policy=NO_CACHE, **STORE_RETRIES)
@@ -146,24 +148,35 @@ def log_run_results(run_id: str, metrics: dict[str, float], tags: dict[str, str]
     )
 
 
-def _log_metrics(
-    client: MlflowClient, run_id: str, metrics: list[Metric], params: list[Param]
+def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
+    """Log the metrics in as few calls as MLflow accepts."""
+    for start in range(0, len(metrics), METRIC_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH])
+
+
+def run_metrics(record: RunRecord, model_id: str) -> list[Metric]:
+    """The run's summary metrics and per-epoch curves; those of step 0 are linked to the logged
+    model too, as MLflow links them when a model is logged after its run's metrics."""
+    now = now_ms()
+    values = [(k, float(v), 0) for k, v in record.metrics.items()]
+    values += [(k, v, step) for k, curve in record.curves.items() for step, v in enumerate(curve)]
+    return [
+        Metric(key, value, now, step, model_id=model_id if step == 0 else None)
+        for key, value, step in values
+    ]
+
+
+def _log_training_data(
+    client: MlflowClient, run_id: str, frame: pd.DataFrame, location: str, digest: str
 ) -> None:
-    """Log the params and metrics in as few calls as MLflow accepts (the params with the
-    first metrics)."""
-    for start in range(0, max(len(metrics), 1), METRIC_BATCH):
-        first = params if start == 0 else []
-        client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH], params=first)
-
-
-def _log_training_data(frame: pd.DataFrame, location: str, digest: str) -> None:
     """Log the location's training months as an MLflow dataset input with its digest."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dataset = mlflow.data.from_pandas(
             frame, source=None, name=f"{location} monthly training data", digest=digest
         )
-        mlflow.log_input(dataset, context="training")
+    context = InputTag(MLFLOW_DATASET_CONTEXT, "training")
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), [context])])
 
 
 def _log_test_window(
@@ -192,28 +205,18 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         "tempcast.kind": context.kind,
         "tempcast.location": location,
         "tempcast.as_of": context.as_of,
+        **record.tags,
     }
     title = f"{location}: test months (as of {context.as_of})"
     window = record.test_window
     charts = start_test_charts(window, title) if window is not None else None
-    with owned_run(
-        experiment_id=experiment_id(),
-        run_name=location,
-        nested=True,
-        parent_run_id=parent_run_id,
-        tags={**tags, **record.tags},
-    ) as run:
-        run_id = run.info.run_id
-        now = now_ms()
-        summary = [Metric(k, float(v), now, 0) for k, v in record.metrics.items()]
-        steps = [
-            Metric(name, value, now, step)
-            for name, values in record.curves.items()
-            for step, value in enumerate(values)
-        ]
-        params = [Param(k, v) for k, v in context.params(location).items()]
-        _log_metrics(client, run_id, summary + steps, params)
-        _log_training_data(record.training_data, location, record.training_digest)
+    experiment = experiment_id()
+    with owned_run(client, experiment, location, parent_run_id, tags) as run_id:
+        params = context.params(location)
+        client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
+        info = log_model(run_id, experiment, params, record.model_file, record.example)
+        _log_metrics(client, run_id, run_metrics(record, info.model_id))
+        _log_training_data(client, run_id, record.training_data, location, record.training_digest)
         for artifact_file, table in record.tables.items():
             client.log_text(run_id, table.to_csv(index=False), artifact_file)
         if window is not None and charts is not None:
@@ -224,9 +227,11 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
             "data_digest": context.data_digest,
             **record.model_tags,
         }
-        register_as = model_name(location) if context.register else None
-        model_version = log_model(record.model, record.example, register_as, version_tags)
-    return TrackedLocation(location, record.metrics, run_id, model_version)
+        registered = context.register
+        model_version = (
+            register_model(info, model_name(location), version_tags) if registered else ""
+        )
+    return TrackedLocation(location, record.metrics, run_id, model_version, context.as_of)
 
 
 @names_the_store
@@ -269,4 +274,5 @@ def tracked_from_run(run: Any) -> TrackedLocation:
         metrics=dict(run.data.metrics),
         run_id=run.info.run_id,
         model_version=str(versions[0].version) if versions else "",
+        as_of=run.data.params.get("as_of"),
     )

@@ -3,6 +3,7 @@
 import keras
 
 from tasks.data.locations import LocationSeries
+from tasks.tracking.models import saved_model
 from tasks.tracking.registry import SETTINGS_DIGEST_TAG, SETTINGS_TAG
 from tasks.tracking.runs import RunContext, RunRecord, TrackedLocation, log_location_run
 
@@ -33,7 +34,7 @@ def register(
         test_window=None,
         training_data=series.frame(),
         training_digest=series.digest(),
-        model=constant_model(value),
+        model_file=saved_model(constant_model(value)),
         example=series.frame().tail(6).rename(columns={"temperature": "value"}),
         model_tags={SETTINGS_DIGEST_TAG: settings, SETTINGS_TAG: "{}"},
     )
