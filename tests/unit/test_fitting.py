@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+import tasks.model.fitting as fitting_module
 from tasks.data.locations import LocationSeries
 from tasks.errors import TempcastError
 from tasks.model.evaluation import forecast_from
@@ -137,6 +138,19 @@ def test_the_batched_forecasts_are_those_of_the_standalone_models():
             unit = units.units[s.location]
             alone = forecast_from(unit.production.model(s.location), s, unit.production.origin)
             np.testing.assert_allclose(unit.forecast, alone, rtol=0, atol=1e-4)
+
+
+def test_forecasts_made_a_few_windows_at_a_time_are_those_made_all_at_once(monkeypatch):
+    series = series_of(prepared_table(("Alpha", "Bravo"), months=48))
+    fit = fit_units.fn(series, tiny(validation=None)).units["Alpha"].production
+    past = np.arange(len(series[0]) - 6)[:, None] + np.arange(6)
+    names = [s.location for s in series for _ in past]
+    windows = np.concatenate([s.values[past] for s in series])
+    calendar = np.concatenate([s.calendar()[past] for s in series])
+    at_once = fit.forecast(names, windows, calendar)
+    monkeypatch.setattr(fitting_module, "FORECAST_BATCH", 7)
+    np.testing.assert_allclose(fit.forecast(names, windows, calendar), at_once, rtol=0, atol=1e-5)
+    assert at_once.shape == (len(names), 6)
 
 
 def test_capped_epochs_use_every_window_once_before_any_again():
