@@ -216,6 +216,16 @@ def format_table(rows: dict[str, dict[int, float]]) -> str:
     return "\n".join(lines)
 
 
+def growth_per_location(runs: dict[int, dict]) -> dict[str, float]:
+    """How the time per location grows from the second largest size to the largest: their
+    ratio, for the wall time and for the wall time without start-up and shut-down."""
+    small, large = sorted(runs)[-2:]
+    return {
+        name: round(runs[large]["per_location_s"][name] / runs[small]["per_location_s"][name], 3)
+        for name in ("wall", "without_start_up")
+    }
+
+
 def run(
     sizes: tuple[int, ...] = SIZES,
     options: list[str] | None = None,
@@ -240,13 +250,7 @@ def run(
         }
     result: dict = {"sizes": runs, "side_by_side": side_by_side(runs)}
     if len(sizes) > 1:
-        small, large = sorted(sizes)[-2:]
-        result["growth_per_location"] = {
-            name: round(
-                runs[large]["per_location_s"][name] / runs[small]["per_location_s"][name], 3
-            )
-            for name in ("wall", "without_start_up")
-        }
+        result["growth_per_location"] = growth_per_location(runs)
     if dask:
         largest = max(sizes)
         dask_options = [*options, "--task-runner", "dask", "--concurrency", "2"]

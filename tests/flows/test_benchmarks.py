@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from benchmarks.speed import compare
 from tests.support.tiny import TINY_OPTIONS, observations_file
@@ -57,14 +58,24 @@ def test_scale_benchmark_retrains_every_size_and_splits_the_time(tmp_path, sessi
     from benchmarks.scale import STAGES, run
 
     data = observations_file(tmp_path, ("Alpha", "Bravo"))
-    result = run((2, 3), TINY_OPTIONS, tmp_path / "runs", data=data)
-    for size, numbers in result["sizes"].items():
-        assert numbers["locations_trained"] == size and numbers["peak_mib"] > 0
-        assert set(numbers["stages_s"]) == set(STAGES)
-        assert math.isclose(sum(numbers["stages_s"].values()), numbers["wall_s"], abs_tol=1.0)
-        assert numbers["stages_s"]["training"] > 0 and numbers["stages_s"]["tracking"] > 0
-    assert set(result["growth_per_location"]) == {"wall", "without_start_up"}
-    assert set(result["side_by_side"]["wall_s"]) == {2, 3}
+    result = run((3,), TINY_OPTIONS, tmp_path / "runs", data=data)
+    numbers = result["sizes"][3]
+    assert numbers["locations_trained"] == 3 and numbers["peak_mib"] > 0
+    assert set(numbers["stages_s"]) == set(STAGES)
+    assert math.isclose(sum(numbers["stages_s"].values()), numbers["wall_s"], abs_tol=1.0)
+    assert numbers["stages_s"]["training"] > 0 and numbers["stages_s"]["tracking"] > 0
+    assert numbers["per_location_s"]["wall"] == pytest.approx(numbers["wall_s"] / 3, abs=0.05)
+    assert set(result["side_by_side"]["wall_s"]) == {3}
+
+
+def test_the_time_per_location_grows_from_the_second_largest_size_to_the_largest():
+    from benchmarks.scale import growth_per_location
+
+    def sized(wall: float, without: float) -> dict:
+        return {"per_location_s": {"wall": wall, "without_start_up": without}}
+
+    runs = {1000: sized(0.6, 0.5), 44: sized(2.0, 1.5), 250: sized(0.8, 0.5)}
+    assert growth_per_location(runs) == {"wall": 0.75, "without_start_up": 1.0}
 
 
 def test_synthetic_stations_are_shifted_copies_with_their_own_names():
