@@ -175,6 +175,7 @@ def _log_training_data(
         dataset = mlflow.data.from_pandas(
             frame, source=None, name=f"{location} monthly training data", digest=digest
         )
+    # The entity is what mlflow.log_input sends; that call needs (or starts) an active run.
     context = InputTag(MLFLOW_DATASET_CONTEXT, "training")
     client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), [context])])
 
@@ -227,10 +228,9 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
             "data_digest": context.data_digest,
             **record.model_tags,
         }
-        registered = context.register
-        model_version = (
-            register_model(info, model_name(location), version_tags) if registered else ""
-        )
+        model_version = ""
+        if context.register:
+            model_version = register_model(info, model_name(location), version_tags)
     return TrackedLocation(location, record.metrics, run_id, model_version, context.as_of)
 
 
