@@ -13,8 +13,10 @@ each stage, in total and per location, read from the timestamps of the lines the
 - set-up: live scoring of earlier forecasts, the parent run (a fresh store creates its tables
   here), planning the units;
 - training: the evaluation and production fits of every location;
-- tracking: each location's model and child run, its files, its registered version;
-- promotion: scoring, deciding and recording each location's promotion under its lock;
+- tracking: each location's model and child run, its files, its registered version (and,
+  beside it, the promotion of the chunks of locations already tracked);
+- promotion: the promotions still running when the tracking ends (each decided and recorded
+  under the location's lock);
 - forecasts: the champions' forecasts, their charts and history, the output files, the parent
   run closed;
 - shut-down: the printed summary, stopping the temporary API.

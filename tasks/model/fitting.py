@@ -28,7 +28,13 @@ import tensorflow as tf
 from tasks.data.locations import LocationSeries
 from tasks.data.windows import make_windows
 from tasks.model.climatology import Scaler, fit_scaler
-from tasks.model.network import FEATURES, build_network, calendar_features, location_model
+from tasks.model.network import (
+    FEATURES,
+    build_network,
+    calendar_features,
+    location_model,
+    point_at,
+)
 from tasks.model.settings import TrainingConfig
 
 Log = Callable[[str], None]
@@ -88,6 +94,14 @@ class GroupFit:
     def model(self, location: str) -> keras.Model:
         """The location's standalone model (°C in, °C out) around the shared networks."""
         return location_model(self.members, self.scalers[location], self.config, self.steps)
+
+    def model_like(self, built: keras.Model | None, location: str) -> keras.Model:
+        """The location's standalone model: `built` (a model of this fit for another location)
+        given the location's constants where its scaling allows, else a new one."""
+        if built is None or self.config.scaling != "climatology":
+            return self.model(location)
+        point_at(built, self.scalers[location], self.config)
+        return built
 
     def members_mean(self, inputs: list[np.ndarray]) -> np.ndarray:
         """The networks' mean output (scaled), shaped (n, horizon), for a batch of inputs."""

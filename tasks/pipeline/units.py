@@ -5,7 +5,8 @@ plan (reuse finished units, clear crashed ones), fit (the evaluation fit on what
 the test window's origin, scored beside both baselines; then, with `refit`, the production fit
 on everything known at as_of), track (one child run per location, its model registered unless
 the spec says otherwise), and, as the spec asks, score the production forecast against what
-happened (backfill), promote, and forecast from the champions (retrain).
+happened (backfill), promote (each chunk of locations as soon as it is tracked), and forecast
+from the champions (retrain).
 """
 
 import dataclasses
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 from prefect import task, unmapped
@@ -194,9 +196,15 @@ def unit_metrics(unit: UnitFit) -> dict[str, float]:
 
 
 def unit_record(
-    series: LocationSeries, unit: UnitFit, spec: UnitSpec, key: str, model_tags: dict[str, str]
+    series: LocationSeries,
+    unit: UnitFit,
+    spec: UnitSpec,
+    key: str,
+    model_tags: dict[str, str],
+    model_file: bytes,
 ) -> RunRecord:
-    """Everything a unit's child run holds, from its fits (and the backtest of its forecast)."""
+    """Everything a unit's child run holds, from its fits (and the backtest of its forecast) and
+    its saved standalone model."""
     production = unit.production
     known = series.until(production.origin)
     training_data = known.frame()
@@ -224,7 +232,7 @@ def unit_record(
         test_window=unit.evaluation.table() if unit.evaluation else None,
         training_data=training_data,
         training_digest=known.digest(),
-        model_file=saved_model(production.model(series.location)),
+        model_file=model_file,
         example=training_data.tail(production.config.timestep).rename(
             columns={"temperature": "value"}
         ),
@@ -249,29 +257,53 @@ def fit_todo(
     return result
 
 
-def promote_all(
-    results: UnitResults, config: TrainingConfig, digest: str, runner: TaskRunner
-) -> None:
-    """Promotion for every tracked location: champions with other settings are scored on the
-    same test window first, all together; then each location decides under its lock."""
-    names = [n for n, tracked in results.tracked.items() if tracked.model_version]
-    reused = set(results.reused)
-    champions = {n: current_champion(n) for n in names}
-    other = {n: c for n, c in champions.items() if c and c.tags.get(SETTINGS_DIGEST_TAG) != digest}
-    scores = score_champion_settings(results.series, other, config.horizon) if other else {}
-    futures = runner.map(
-        promote_location,
-        {
-            "tracked": [results.tracked[n] for n in names],
-            "digest": unmapped(digest),
-            "series": [results.series[n] for n in names],
-            "horizon": unmapped(config.horizon),
-            "scored": [scores.get(n) for n in names],
-            "reused": [n in reused for n in names],
-        },
-    )
-    progress = Progress("promotion", len(names), run_logger().info)
-    results.decisions = collect(names, futures, results.failures, "promotion", progress)
+class Promotions:
+    """Promotion of every tracked location, started chunk by chunk as soon as the chunk is
+    tracked, so that it runs beside the tracking of the next chunk. Champions with other
+    settings are scored on the same test window first, all together (see
+    score_champion_settings); then each location decides under its lock (promote_location)."""
+
+    def __init__(
+        self,
+        results: UnitResults,
+        names: list[str],
+        config: TrainingConfig,
+        digest: str,
+        runner: TaskRunner,
+    ) -> None:
+        self.results, self.digest, self.runner = results, digest, runner
+        self.horizon = config.horizon
+        champions = {n: current_champion(n) for n in names}
+        other = {
+            n: c for n, c in champions.items() if c and c.tags.get(SETTINGS_DIGEST_TAG) != digest
+        }
+        self.scores = score_champion_settings(results.series, other, self.horizon) if other else {}
+        self.names: list[str] = []
+        self.futures: list = []
+
+    def start(self, names: list[str]) -> None:
+        """Start promoting those of the locations that were tracked with a registered version."""
+        tracked = self.results.tracked
+        todo = [n for n in names if n in tracked and tracked[n].model_version]
+        reused = set(self.results.reused)
+        self.futures += self.runner.map(
+            promote_location,
+            {
+                "tracked": [tracked[n] for n in todo],
+                "digest": unmapped(self.digest),
+                "series": [self.results.series[n] for n in todo],
+                "horizon": unmapped(self.horizon),
+                "scored": [self.scores.get(n) for n in todo],
+                "reused": [n in reused for n in todo],
+            },
+        )
+        self.names += todo
+
+    def finish(self) -> None:
+        """Wait for every promotion started; keep the decisions."""
+        progress = Progress("promotion", len(self.names), run_logger().info)
+        failures = self.results.failures
+        self.results.decisions = collect(self.names, self.futures, failures, "promotion", progress)
 
 
 def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: TaskRunner) -> None:
@@ -301,15 +333,20 @@ def chunk_records(
     spec: UnitSpec,
     model_tags: dict[str, str],
 ) -> list[RunRecord]:
-    """The run records of a chunk of units (each with its saved standalone model); units that
-    share a fit get one copy of its networks (see with_network_copies)."""
+    """The run records of a chunk of units, each with its saved standalone model. Units that
+    share a fit get one copy of its networks (see with_network_copies) and one model, given each
+    location's constants in turn (see GroupFit.model_like) and saved."""
     fits = list(units.values())
     if len({id(unit.production) for unit in fits}) < len(fits):
         fits = with_network_copies(fits)
-    return [
-        unit_record(series[n], unit, spec, keys[n], model_tags)
-        for n, unit in zip(units, fits, strict=True)
-    ]
+    built: dict[int, keras.Model] = {}
+    records = []
+    for name, unit in zip(units, fits, strict=True):
+        fit = unit.production
+        built[id(fit)] = fit.model_like(built.get(id(fit)), name)
+        model_file = saved_model(built[id(fit)])
+        records.append(unit_record(series[name], unit, spec, keys[name], model_tags, model_file))
+    return records
 
 
 def track_units(
@@ -320,10 +357,12 @@ def track_units(
     spec: UnitSpec,
     parent_run_id: str,
     runner: TaskRunner,
+    promotions: Promotions | None = None,
 ) -> None:
     """Track the fitted units, TRACKING_CHUNK locations at a time: while the runner logs one
     chunk, the next chunk's records (their models saved) are made, so that a runner of worker
-    processes never waits for them; at most two chunks' records are held at once."""
+    processes never waits for them; at most two chunks' records are held at once. With
+    `promotions`, each chunk's promotion starts as soon as it is tracked."""
     model_tags = {
         SETTINGS_TAG: json.dumps(context.settings, default=str),
         SETTINGS_DIGEST_TAG: settings_digest(context.settings),
@@ -345,9 +384,9 @@ def track_units(
         )
         submitted.append((chunk, futures, records))
         if len(submitted) == 2:
-            collect_tracked(results, *submitted.pop(0), progress)
+            collect_tracked(results, *submitted.pop(0), progress, promotions)
     for pending in submitted:
-        collect_tracked(results, *pending, progress)
+        collect_tracked(results, *pending, progress, promotions)
 
 
 def collect_tracked(
@@ -356,11 +395,15 @@ def collect_tracked(
     futures: list,
     records: list[RunRecord],
     progress: Progress,
+    promotions: Promotions | None = None,
 ) -> None:
-    """Wait for a chunk's tracking; keep its tracked locations and backtest rows."""
+    """Wait for a chunk's tracking; keep its tracked locations and backtest rows, and start
+    their promotion (with `promotions`)."""
     tracked = collect(chunk, futures, results.failures, "tracking", progress)
     results.tracked.update(tracked)
     results.trained.extend(tracked)
+    if promotions is not None:
+        promotions.start(list(tracked))
     for record in records:
         if record.location in tracked and BACKTEST_ARTIFACT in record.tables:
             results.backtest.append(record.tables[BACKTEST_ARTIFACT][BACKTEST_COLUMNS])
@@ -395,13 +438,17 @@ def run_units(
     fitted = fit_todo(results.series, plan.todo, config, runner) if plan.todo else FittedUnits()
     results.failures.update({n: why for n, why in fitted.failures.items() if n in plan.todo})
     ready = {n: fitted.units[n] for n in plan.todo if n in fitted.units}
-    track_units(results, ready, keys, context, spec, parent_run_id, runner)
+    promotions = None
+    if spec.promote:
+        promotions = Promotions(results, [*results.reused, *ready], config, digest, runner)
+        promotions.start(results.reused)
+    track_units(results, ready, keys, context, spec, parent_run_id, runner, promotions)
     log(
         f"as_of {context.as_of}: {len(results.trained)} of {len(locations)} locations trained and"
         f" tracked, {len(results.reused)} reused ({time.monotonic() - started:.0f} s)"
     )
-    if spec.promote:
-        promote_all(results, config, digest, runner)
+    if promotions is not None:
+        promotions.finish()
     if spec.forecast:
         forecast_all(results, fitted, context.as_of, runner)
     return results

@@ -1,7 +1,9 @@
 """Tracking in chunks: each chunk's models are built around its own copy of the shared networks
-(Keras records every model built around a network in it), so memory stays bounded; the next
-chunk is made while one is logged."""
+(Keras records every model built around a network in it), so memory stays bounded; one model per
+fit is given each location's constants in turn; the next chunk is made while one is logged, and
+each is promoted as soon as it is tracked."""
 
+import keras
 import numpy as np
 from mlflow.tracking import MlflowClient
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -9,9 +11,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 import tasks.pipeline.units as units_module
 from tasks.model.evaluation import forecast_from
 from tasks.model.settings import training_config
-from tasks.pipeline.units import UnitResults, UnitSpec, fit_units, track_units, with_network_copies
+from tasks.pipeline.units import (
+    Promotions,
+    UnitResults,
+    UnitSpec,
+    chunk_records,
+    fit_units,
+    track_units,
+    with_network_copies,
+)
 from tasks.tracking.runs import RunContext, start_parent_run
-from tasks.tracking.store import experiment_id
+from tasks.tracking.store import experiment_id, model_name
 from tests.support.tiny import TINY_TRAINING, in_flow, prepared_table, series_of
 
 
@@ -30,6 +40,26 @@ def test_a_chunk_shares_one_copy_of_the_networks_that_forecasts_the_same():
         np.testing.assert_array_equal(old, new)
 
 
+def test_each_saved_model_of_a_chunk_forecasts_what_a_model_built_for_its_location_does(
+    tmp_path,
+):
+    series = series_of(prepared_table(("Alpha", "Bravo", "Charlie")))
+    for recipe in ("default", "article"):  # one model given each location's constants; new ones
+        fitted = fit_units.fn(series, training_config(recipe, TINY_TRAINING))
+        keys = {s.location: s.location for s in series}
+        records = chunk_records(
+            {s.location: s for s in series}, fitted.units, keys, UnitSpec("train"), {}
+        )
+        for s, record in zip(series, records, strict=True):
+            path = tmp_path / f"{recipe}-{s.location}.keras"
+            path.write_bytes(record.model_file)
+            loaded = keras.saving.load_model(path, safe_mode=True, compile=False)
+            built = fitted.units[s.location].production.model(s.location)
+            np.testing.assert_array_equal(
+                forecast_from(loaded, s, len(s)), forecast_from(built, s, len(s))
+            )
+
+
 def test_without_refit_the_copy_is_also_the_evaluation_fit():
     series = series_of(prepared_table(("Alpha", "Bravo")))
     config = training_config("default", TINY_TRAINING.model_copy(update={"refit": False}))
@@ -38,29 +68,46 @@ def test_without_refit_the_copy_is_also_the_evaluation_fit():
         assert unit.evaluation_fit is unit.production
 
 
-def test_the_next_chunk_is_made_while_one_is_logged_and_every_unit_is_tracked(
+def test_the_next_chunk_is_made_while_one_is_logged_and_each_is_promoted_once_tracked(
     tracking_store, monkeypatch
 ):
     series = series_of(prepared_table(("Alpha", "Bravo", "Charlie")))
-    fitted = fit_units.fn(series, training_config("default", TINY_TRAINING))
+    config = training_config("default", TINY_TRAINING)
+    fitted = fit_units.fn(series, config)
     steps: list[str] = []
-    make, wait = units_module.chunk_records, units_module.collect_tracked
+    make, wait, promote = units_module.chunk_records, units_module.collect_tracked, Promotions.start
     monkeypatch.setattr(units_module, "TRACKING_CHUNK", 1)
     monkeypatch.setattr(units_module, "chunk_records", lambda *a: steps.append("make") or make(*a))
     monkeypatch.setattr(
         units_module, "collect_tracked", lambda *a: steps.append("wait") or wait(*a)
     )
-    context = RunContext({"seed": 1}, "2013-12", "digest", "train", register=False)
+    monkeypatch.setattr(
+        Promotions,
+        "start",
+        lambda self, names: steps.append(f"promote {names}") or promote(self, names),
+    )
+    context = RunContext({"seed": 1}, "2013-12", "digest", "train")
     parent = start_parent_run.fn("train", {}, {})
     results = UnitResults(series={s.location: s for s in series})
     keys = {s.location: f"key-{s.location}" for s in series}
 
     def track() -> None:
         with ThreadPoolTaskRunner(max_workers=2) as runner:
-            track_units(results, fitted.units, keys, context, UnitSpec("train"), parent, runner)
+            promotions = Promotions(results, list(keys), config, "digest", runner)
+            track_units(
+                results, fitted.units, keys, context, UnitSpec("train"), parent, runner, promotions
+            )
+            promotions.finish()
 
     in_flow(track)
-    assert steps == ["make", "make", "wait", "make", "wait", "wait"]
+    assert steps == [
+        *("make", "make", "wait", "promote ['Alpha']", "make", "wait", "promote ['Bravo']"),
+        *("wait", "promote ['Charlie']"),
+    ]
     assert results.trained == ["Alpha", "Bravo", "Charlie"] and not results.failures
     runs = MlflowClient().search_runs([experiment_id()], "tags.`tempcast.kind` = 'train'")
     assert sorted(run.info.run_name for run in runs) == ["Alpha", "Bravo", "Charlie"]
+    assert [d.reason for d in results.decisions.values()] == ["promoted: no champion yet"] * 3
+    for name in keys:
+        champion = MlflowClient().get_model_version_by_alias(model_name(name), "champion")
+        assert str(champion.version) == results.tracked[name].model_version == "1"
