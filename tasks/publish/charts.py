@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -59,9 +60,14 @@ def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
     """The same chart as a static matplotlib figure, readable in the MLflow UI."""
     figure = new_figure(figsize=(9, 4.5), dpi=100)
     axes = figure.subplots()
+    # The months at positions 0, 1, ... with their labels: what a categorical axis draws, without
+    # matplotlib trying every label as a number and as a date first.
+    positions = np.arange(len(frame))
     for column, (label, color) in FORECAST_SERIES.items():
         style = "-" if column in ("actual", "forecast") else ":"
-        axes.plot(frame["month"], frame[column], style, color=color, label=label, marker=".")
+        values = frame[column].to_numpy(float)
+        axes.plot(positions, values, style, color=color, label=label, marker=".")
+    axes.set_xticks(positions, frame["month"].tolist())
     axes.set_title(title)
     axes.set_ylabel("°C")
     axes.legend(loc="best", fontsize="small")
