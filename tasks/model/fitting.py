@@ -33,6 +33,7 @@ from tasks.model.network import (
     build_network,
     calendar_features,
     location_model,
+    months_after,
     point_at,
 )
 from tasks.model.settings import TrainingConfig
@@ -130,7 +131,7 @@ class GroupFit:
                 for start in range(0, max(len(windows), 1), FORECAST_BATCH)
             ]
         )
-        ahead = (calendar[:, -1:] + 1 + np.arange(self.config.horizon)) % 12
+        ahead = months_after(calendar[:, -1], self.config.horizon)
         used = np.arange(self.config.horizon) < self.steps
         return levels[rows, ahead] + spread * outputs * used
 
@@ -209,8 +210,8 @@ def network_inputs(
     months' features."""
     inputs = [np.asarray(values, dtype=np.float32)[..., None]]
     if config.scaling == "climatology":
-        ahead = calendar[:, -1:] + 1 + np.arange(horizon)
-        inputs += [calendar_features(calendar), calendar_features(ahead % 12)]
+        ahead = months_after(calendar[:, -1], horizon)
+        inputs += [calendar_features(calendar), calendar_features(ahead)]
     return inputs
 
 

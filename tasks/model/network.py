@@ -106,9 +106,10 @@ def _month_table(name: str, rows: np.ndarray) -> keras.layers.Embedding:
     return _fixed(layer, (None, None), [_table(rows)])
 
 
-def _months_ahead(horizon: int) -> np.ndarray:
-    """The calendar months (0-11) of the `horizon` months after each month, shape (12, horizon)."""
-    return (np.arange(12)[:, None] + 1 + np.arange(horizon)) % 12
+def months_after(last: np.ndarray, horizon: int) -> np.ndarray:
+    """The calendar months (0-11) of the `horizon` months after each of the calendar months
+    `last`, shaped (*last.shape, horizon)."""
+    return (np.asarray(last)[..., None] + 1 + np.arange(horizon)) % 12
 
 
 def calendar_model(
@@ -119,7 +120,7 @@ def calendar_model(
     timestep, horizon = config.timestep, config.horizon
     values = keras.Input((timestep, 1), name=INPUT_NAME)
     months = keras.Input((timestep,), dtype="int32", name=MONTH_NAME)
-    ahead = _months_ahead(horizon)
+    ahead = months_after(np.arange(12), horizon)  # after each month
     last = keras.layers.Cropping1D((timestep - 1, 0), name="last_month")
 
     def after_last(name: str, rows: np.ndarray, shape: tuple) -> keras.KerasTensor:
@@ -156,7 +157,7 @@ def point_at(model: keras.Model, scaler: Scaler, config: TrainingConfig) -> None
     computes what a model built for that location computes (0.5 ms, against 20 ms to build)."""
     levels = scaler.levels
     model.get_layer("input_climatology").set_weights([_table(levels[:, None]).astype("float32")])
-    forecast = _table(levels[_months_ahead(config.horizon)]).astype("float32")
+    forecast = _table(levels[months_after(np.arange(12), config.horizon)]).astype("float32")
     model.get_layer("forecast_climatology").set_weights([forecast])
     model.get_layer("standardise").scale = 1 / scaler.std
     model.get_layer("to_celsius").scale = scaler.std

@@ -272,7 +272,7 @@ class Promotions:
         runner: TaskRunner,
     ) -> None:
         self.results, self.digest, self.runner = results, digest, runner
-        self.horizon = config.horizon
+        self.horizon, self.reused = config.horizon, set(results.reused)
         champions = {n: current_champion(n) for n in names}
         other = {
             n: c for n, c in champions.items() if c and c.tags.get(SETTINGS_DIGEST_TAG) != digest
@@ -285,7 +285,6 @@ class Promotions:
         """Start promoting those of the locations that were tracked with a registered version."""
         tracked = self.results.tracked
         todo = [n for n in names if n in tracked and tracked[n].model_version]
-        reused = set(self.results.reused)
         self.futures += self.runner.map(
             promote_location,
             {
@@ -294,7 +293,7 @@ class Promotions:
                 "series": [self.results.series[n] for n in todo],
                 "horizon": unmapped(self.horizon),
                 "scored": [self.scores.get(n) for n in todo],
-                "reused": [n in reused for n in todo],
+                "reused": [n in self.reused for n in todo],
             },
         )
         self.names += todo

@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+import tasks.sqlite_journal  # noqa: F401  (a SQLite history commits through a write-ahead log)
 from schemas.forecasts import FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
 from tasks.errors import InfrastructureError, TempcastError

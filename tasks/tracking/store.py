@@ -4,10 +4,8 @@ Failures to reach or use the store become one InfrastructureError naming its URI
 Prefect's task retries, with backoff, and MLflow's own short HTTP retries).
 """
 
-import contextlib
 import functools
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +16,8 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from prefect.tasks import exponential_backoff
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
+import tasks.sqlite_journal  # noqa: F401  (SQLite stores commit through a write-ahead log)
 from tasks.errors import InfrastructureError, TempcastError
 from tasks.quiet import verbose
 
@@ -86,19 +83,6 @@ def model_name(location: str) -> str:
 def now_ms() -> int:
     """The time now in milliseconds, as MLflow stamps metrics."""
     return int(time.time() * 1000)
-
-
-@event.listens_for(Engine, "connect")
-def _write_ahead_log(connection: object, _record: object) -> None:
-    """SQLite databases (the embedded MLflow store, the forecast history) in write-ahead-log
-    mode, synced at checkpoints: a commit waits for no disk flush (a location's tracking and
-    promotion commit about twenty times), readers and the writer do not block each other, and
-    what was committed survives a crash of the process. A database another process is switching
-    at that moment stays as it is."""
-    if isinstance(connection, sqlite3.Connection):
-        with contextlib.suppress(sqlite3.OperationalError):
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
 
 
 def _is_local(uri: str) -> bool:
