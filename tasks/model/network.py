@@ -20,6 +20,9 @@ from tasks.model.settings import TrainingConfig
 INPUT_NAME = "monthly_temperature"
 MONTH_NAME = "calendar_month"
 FEATURES = 2  # a calendar month as a point on the circle: cos, sin
+# What point_at changes in a model: the weights of two lookups and the scale of two rescalings.
+POINTED_TABLES = ("input_climatology", "forecast_climatology")
+POINTED_SCALES = ("standardise", "to_celsius")
 
 # Keras' progress bars would flood the flow logs.
 keras.utils.disable_interactive_logging()

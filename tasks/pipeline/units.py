@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 from prefect import task, unmapped
@@ -40,7 +39,7 @@ from tasks.publish.reports import (
     summary_metrics,
 )
 from tasks.settings import settings_digest
-from tasks.tracking.models import saved_model
+from tasks.tracking.models import RepointedFiles
 from tasks.tracking.registry import SETTINGS_DIGEST_TAG, SETTINGS_TAG, current_champion
 from tasks.tracking.runs import (
     RunContext,
@@ -338,12 +337,16 @@ def chunk_records(
     fits = list(units.values())
     if len({id(unit.production) for unit in fits}) < len(fits):
         fits = with_network_copies(fits)
-    built: dict[int, keras.Model] = {}
+    files: dict[int, RepointedFiles] = {}
     records = []
     for name, unit in zip(units, fits, strict=True):
-        fit = unit.production
-        built[id(fit)] = fit.model_like(built.get(id(fit)), name)
-        model_file = saved_model(built[id(fit)])
+        fit, earlier = unit.production, files.get(id(unit.production))
+        model = fit.model_like(earlier.model if earlier else None, name)
+        if earlier is not None and earlier.model is model:
+            model_file = earlier.saved()
+        else:
+            files[id(fit)] = RepointedFiles(model)
+            model_file = files[id(fit)].first
         records.append(unit_record(series[name], unit, spec, keys[name], model_tags, model_file))
     return records
 

@@ -7,6 +7,8 @@ daemonic process (a Dask worker) may not start one and draws in place, as does a
 (see spawn_is_safe) and any process whose helper has died.
 """
 
+from __future__ import annotations
+
 import io
 import multiprocessing
 import multiprocessing.connection
@@ -17,13 +19,29 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tasks.publish.charts import forecast_chart_html, forecast_chart_png
+from tasks.publish.charts import forecast_chart_html, forecast_chart_png, refill_forecast_chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _helper: ProcessPoolExecutor | None = None
 _starting = threading.Lock()
+_figures = threading.local()  # per thread: matplotlib figures are not thread-safe
+
+
+def window_figure(frame: pd.DataFrame, title: str) -> Figure:
+    """The test window's matplotlib chart, in this thread's figure for windows of its length."""
+    figures: dict[int, Figure] = _figures.__dict__.setdefault("by_length", {})
+    figure = figures.get(len(frame))
+    if figure is None:
+        figure = figures[len(frame)] = forecast_chart_png(frame, title)
+    else:
+        refill_forecast_chart(figure, frame, title)
+    return figure
 
 
 def test_charts(frame: pd.DataFrame, title: str) -> tuple[bytes, str]:
@@ -32,7 +50,7 @@ def test_charts(frame: pd.DataFrame, title: str) -> tuple[bytes, str]:
     buffer = io.BytesIO()
     # zlib's fastest level: a tenth less time for the same pixels, a file of about the same size
     fastest = {"compress_level": 1}
-    forecast_chart_png(frame, title).savefig(buffer, format="png", pil_kwargs=fastest)
+    window_figure(frame, title).savefig(buffer, format="png", pil_kwargs=fastest)
     html = forecast_chart_html(frame, title).to_html(include_plotlyjs="cdn")
     return buffer.getvalue(), html
 

@@ -6,18 +6,24 @@ which `load_version` loads in Keras' safe mode.
 """
 
 import functools
+import io
+import json
 import tempfile
+import zipfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import h5py
 import keras
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.models import Model, ModelSignature
 from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, Schema
 
+from tasks.model.network import POINTED_SCALES, POINTED_TABLES
 from tasks.tracking.store import mlflow_client, model_name, names_the_store
 
 SERVING_CODE = Path(__file__).with_name("serving.py")
@@ -72,6 +78,67 @@ def saved_model(model: keras.Model) -> bytes:
         remember_saving_skipsets()
         model.save(path)
         return path.read_bytes()
+
+
+class RepointedFiles:
+    """The saved files (see saved_model) of one model that network.point_at gives one location's
+    constants after another. Keras saves it once; each later file is that file with the pointed
+    layers' tables and scales written in: 1.5 ms against Keras' 30 ms, which walks and
+    serialises every layer each time. A model without those layers is saved by Keras each time."""
+
+    CONFIG, WEIGHTS = "config.json", "model.weights.h5"
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self.first = saved_model(model)
+        with zipfile.ZipFile(io.BytesIO(self.first)) as saved:
+            self.entries = {name: saved.read(name) for name in saved.namelist()}
+        self.config = json.loads(self.entries[self.CONFIG])
+        self.table_paths = self._table_paths()
+
+    def _table_paths(self) -> dict[str, str] | None:
+        """Where in the weights file each pointed table is, found by its values (one dataset
+        each); None where the model has other layers or a table is not found once."""
+        names = {layer.name for layer in self.model.layers}
+        if not names.issuperset(POINTED_TABLES + POINTED_SCALES):
+            return None
+        tables = {name: self.model.get_layer(name).get_weights()[0] for name in POINTED_TABLES}
+        found: dict[str, list[str]] = {name: [] for name in tables}
+
+        def match(path: str, item: object) -> None:
+            if isinstance(item, h5py.Dataset):
+                for name, table in tables.items():
+                    same = item.shape == table.shape  # row 0 of a table is NaN (never used)
+                    if same and np.array_equal(item[()], table, equal_nan=True):
+                        found[name].append(path)
+
+        with h5py.File(io.BytesIO(self.entries[self.WEIGHTS]), "r") as weights:
+            weights.visititems(match)
+        if any(len(paths) != 1 for paths in found.values()):
+            return None
+        return {name: paths[0] for name, paths in found.items()}
+
+    def saved(self) -> bytes:
+        """The model as it is now, in Keras' format."""
+        if self.table_paths is None:
+            return saved_model(self.model)
+        weights = io.BytesIO(self.entries[self.WEIGHTS])
+        with h5py.File(weights, "r+") as store:
+            for name, path in self.table_paths.items():
+                store[path][...] = self.model.get_layer(name).get_weights()[0]
+        for layer in self.config["config"]["layers"]:
+            if layer["config"]["name"] in POINTED_SCALES:
+                layer["config"]["scale"] = self.model.get_layer(layer["config"]["name"]).scale
+        entries = {
+            **self.entries,
+            self.CONFIG: json.dumps(self.config).encode(),
+            self.WEIGHTS: weights.getvalue(),
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as saved:
+            for name, content in entries.items():
+                saved.writestr(name, content)
+        return buffer.getvalue()
 
 
 def log_model(

@@ -14,7 +14,14 @@ from mlflow.tracking import MlflowClient
 from tasks.errors import InfrastructureError
 from tasks.tracking.ownership import owner_gone, owner_tags
 from tasks.tracking.runs import TrackedLocation
-from tasks.tracking.store import MODEL_PREFIX, mlflow_client, model_name, names_the_store, now_ms
+from tasks.tracking.store import (
+    MODEL_PREFIX,
+    mlflow_client,
+    model_name,
+    names_the_store,
+    now_ms,
+    registry_writer,
+)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 PROMOTION_TAG, PROMOTED_TAG = "tempcast.promotion", "tempcast.promoted"
@@ -70,14 +77,14 @@ def _take_lock(client: MlflowClient, name: str) -> bool:
     with contextlib.suppress(MlflowException):  # it may just have been released
         held = client.get_registered_model(name).tags
         if owner_gone(held, int(held.get("taken_ms", "0")), LOCK_LEASE_SECONDS):
-            client.delete_registered_model(name)  # its holder crashed
+            registry_writer(client).delete_registered_model(name)  # its holder crashed
     return False
 
 
 @names_the_store
 def _release_lock(client: MlflowClient, name: str) -> None:
     """Delete the lock's registered model."""
-    client.delete_registered_model(name)
+    registry_writer(client).delete_registered_model(name)
 
 
 @contextlib.contextmanager
@@ -129,14 +136,15 @@ def record_decision(
     compared) go on the run.
     """
     client = mlflow_client()
+    registry = registry_writer(client)
     name, version = model_name(tracked.location), tracked.model_version
     if promoted:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    client.set_model_version_tag(name, version, "promoted", str(promoted).lower())
-    client.set_model_version_tag(name, version, "promotion", reason)
+        registry.set_registered_model_alias(name, CHAMPION, version)
+    registry.set_registered_model_alias(name, CHALLENGER, version)
+    registry.set_model_version_tag(name, version, "promoted", str(promoted).lower())
+    registry.set_model_version_tag(name, version, "promotion", reason)
     description = version_description(tracked.as_of, tracked.metrics, promoted, reason)
-    client.update_model_version(name, version, description=description)
+    registry.update_model_version(name, version, description=description)
     now = now_ms()
     client.log_batch(  # one call; the tags mark the promotion as complete, so they come last
         tracked.run_id,

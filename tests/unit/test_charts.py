@@ -69,3 +69,47 @@ def test_charts_drawn_by_the_helper_are_the_charts_drawn_here():
     assert png.startswith(b"\x89PNG") and "plotly" in html
     here = test_charts(frame, "Alpha")
     assert png == here[0] and len(html) == len(here[1])  # (plotly numbers each chart's div)
+
+
+def window_of(months: int, seed: int) -> pd.DataFrame:
+    """A test window of `months` months from January of 2015 + seed, the seasonal naive baseline
+    missing for the first three."""
+    values = np.random.default_rng(seed).normal(15.0, 5.0, (months, len(FORECAST_SERIES)))
+    frame = pd.DataFrame(values, columns=list(FORECAST_SERIES))
+    frame.loc[:2, "baseline_seasonal_naive"] = np.nan
+    months_shown = pd.period_range(f"{2015 + seed}-01", periods=months, freq="M").astype(str)
+    return frame.assign(month=months_shown)
+
+
+def pixels(png: bytes) -> np.ndarray:
+    """A PNG's pixels."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_a_window_drawn_in_a_figure_used_before_looks_as_in_a_new_figure():
+    import threading
+
+    from tasks.publish.drawing import test_charts
+
+    first, later, other_length = window_of(18, 1), window_of(18, 2), window_of(12, 3)
+    later[list(FORECAST_SERIES)] += 30.0  # outside the first window's range: the axis rescales
+    drawn: dict[str, bytes] = {}
+
+    def draw_afresh() -> None:  # a new thread: its own new figures
+        drawn["later"] = test_charts(later, "Bravo: test months")[0]
+        drawn["other"] = test_charts(other_length, "Charlie: test months")[0]
+
+    test_charts(first, "Alpha: test months")
+    test_charts(window_of(12, 4), "Delta: test months")
+    reused_later = test_charts(later, "Bravo: test months")[0]
+    reused_other = test_charts(other_length, "Charlie: test months")[0]
+    thread = threading.Thread(target=draw_afresh)
+    thread.start()
+    thread.join()
+    assert np.array_equal(pixels(reused_later), pixels(drawn["later"]))
+    assert np.array_equal(pixels(reused_other), pixels(drawn["other"]))
+    assert not np.array_equal(pixels(reused_later), pixels(reused_other))

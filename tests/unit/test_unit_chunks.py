@@ -9,6 +9,7 @@ from mlflow.tracking import MlflowClient
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import tasks.pipeline.units as units_module
+import tasks.tracking.models as models_module
 from tasks.model.evaluation import forecast_from
 from tasks.model.settings import training_config
 from tasks.pipeline.units import (
@@ -41,15 +42,24 @@ def test_a_chunk_shares_one_copy_of_the_networks_that_forecasts_the_same():
 
 
 def test_each_saved_model_of_a_chunk_forecasts_what_a_model_built_for_its_location_does(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     series = series_of(prepared_table(("Alpha", "Bravo", "Charlie")))
-    for recipe in ("default", "article"):  # one model given each location's constants; new ones
+    keras_saves: list[str] = []
+    save = models_module.saved_model
+    monkeypatch.setattr(
+        models_module, "saved_model", lambda m: keras_saves.append(m.name) or save(m)
+    )
+    # default: one model given each location's constants, saved by Keras once and then written
+    # into; article: a model per location, each saved by Keras
+    for recipe, saves in (("default", 1), ("article", 3)):
+        keras_saves.clear()
         fitted = fit_units.fn(series, training_config(recipe, TINY_TRAINING))
         keys = {s.location: s.location for s in series}
         records = chunk_records(
             {s.location: s for s in series}, fitted.units, keys, UnitSpec("train"), {}
         )
+        assert len(keras_saves) == saves
         for s, record in zip(series, records, strict=True):
             path = tmp_path / f"{recipe}-{s.location}.keras"
             path.write_bytes(record.model_file)
