@@ -98,7 +98,7 @@ class RepointedFiles:
 
     def _table_paths(self) -> dict[str, str] | None:
         """Where in the weights file each pointed table is, found by its values (one dataset
-        each); None where the model has other layers or a table is not found once."""
+        each); None where the model lacks the pointed layers or a table is not found once."""
         names = {layer.name for layer in self.model.layers}
         if not names.issuperset(POINTED_TABLES + POINTED_SCALES):
             return None
