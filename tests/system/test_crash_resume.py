@@ -33,16 +33,16 @@ from tests.support.tiny import TINY_OPTIONS, tiny_settings
 # records its decision: the narrowest window of a retrain
 KILLED_AT_DECISION = """
 import os, signal, sys
-from mlflow.tracking import MlflowClient
+from mlflow.tracking._model_registry.client import ModelRegistryClient
 
-tag_version = MlflowClient.set_model_version_tag
+tag_version = ModelRegistryClient.set_model_version_tag
 
 def set_model_version_tag(self, name, version, key, value):
     if key == "promoted":
         os.kill(os.getpid(), signal.SIGKILL)
     return tag_version(self, name, version, key, value)
 
-MlflowClient.set_model_version_tag = set_model_version_tag
+ModelRegistryClient.set_model_version_tag = set_model_version_tag
 sys.argv[0] = "tempcast"
 from flows.cli import main
 main()
