@@ -20,7 +20,7 @@ from tasks.model.settings import TrainingConfig
 INPUT_NAME = "monthly_temperature"
 MONTH_NAME = "calendar_month"
 FEATURES = 2  # a calendar month as a point on the circle: cos, sin
-# What point_at changes in a model: the weights of two lookups and the scale of two rescalings.
+# The layers of a calendar model that hold a location's constants (see location_constants).
 POINTED_TABLES = ("input_climatology", "forecast_climatology")
 POINTED_SCALES = ("standardise", "to_celsius")
 
@@ -115,6 +115,18 @@ def months_after(last: np.ndarray, horizon: int) -> np.ndarray:
     return (np.asarray(last)[..., None] + 1 + np.arange(horizon)) % 12
 
 
+def location_constants(
+    scaler: Scaler, horizon: int
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """What a calendar model holds of one location, by layer name: the rows of its two
+    climatology lookups (POINTED_TABLES) and the scales of its two rescalings (POINTED_SCALES)."""
+    ahead = months_after(np.arange(12), horizon)
+    rows = (scaler.levels[:, None], scaler.levels[ahead])
+    tables = dict(zip(POINTED_TABLES, rows, strict=True))
+    scales = dict(zip(POINTED_SCALES, (1 / scaler.std, scaler.std), strict=True))
+    return tables, scales
+
+
 def calendar_model(
     networks: list[keras.Model], scaler: Scaler, config: TrainingConfig, steps: int
 ) -> keras.Model:
@@ -124,6 +136,7 @@ def calendar_model(
     values = keras.Input((timestep, 1), name=INPUT_NAME)
     months = keras.Input((timestep,), dtype="int32", name=MONTH_NAME)
     ahead = months_after(np.arange(12), horizon)  # after each month
+    tables, scales = location_constants(scaler, horizon)
     last = keras.layers.Cropping1D((timestep - 1, 0), name="last_month")
 
     def after_last(name: str, rows: np.ndarray, shape: tuple) -> keras.KerasTensor:
@@ -131,9 +144,9 @@ def calendar_model(
             last(_month_table(name, rows)(months))
         )
 
-    level = _month_table("input_climatology", scaler.levels[:, None])(months)
+    level = _month_table("input_climatology", tables["input_climatology"])(months)
     anomaly = keras.layers.Subtract(name="anomaly")([values, level])
-    scaled = keras.layers.Rescaling(1 / scaler.std, name="standardise")(anomaly)
+    scaled = keras.layers.Rescaling(scales["standardise"], name="standardise")(anomaly)
     input_calendar = _month_table("input_calendar", calendar_features(np.arange(12)))(months)
     forecast_calendar = after_last(
         "forecast_calendar", calendar_features(ahead).reshape(12, -1), (horizon, FEATURES)
@@ -145,8 +158,8 @@ def calendar_model(
     gated = _fixed(
         keras.layers.Dense(horizon, use_bias=False, name="steps_used"), (None, horizon), [used]
     )
-    degrees = keras.layers.Rescaling(scaler.std, name="to_celsius")(gated(correction))
-    climatology = after_last("forecast_climatology", scaler.levels[ahead], (horizon,))
+    degrees = keras.layers.Rescaling(scales["to_celsius"], name="to_celsius")(gated(correction))
+    climatology = after_last("forecast_climatology", tables["forecast_climatology"], (horizon,))
     total = keras.layers.Add(name="plus_climatology")([climatology, degrees])
     return keras.Model(
         [values, months],
@@ -158,12 +171,11 @@ def calendar_model(
 def point_at(model: keras.Model, scaler: Scaler, config: TrainingConfig) -> None:
     """Give a model that calendar_model built another location's constants (its scaler): it then
     computes what a model built for that location computes (0.5 ms, against 20 ms to build)."""
-    levels = scaler.levels
-    model.get_layer("input_climatology").set_weights([_table(levels[:, None]).astype("float32")])
-    forecast = _table(levels[months_after(np.arange(12), config.horizon)]).astype("float32")
-    model.get_layer("forecast_climatology").set_weights([forecast])
-    model.get_layer("standardise").scale = 1 / scaler.std
-    model.get_layer("to_celsius").scale = scaler.std
+    tables, scales = location_constants(scaler, config.horizon)
+    for name, rows in tables.items():
+        model.get_layer(name).set_weights([_table(rows).astype("float32")])
+    for name, scale in scales.items():
+        model.get_layer(name).scale = scale
 
 
 def location_model(
