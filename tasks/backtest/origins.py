@@ -113,7 +113,12 @@ def backtest_origin(
         result.failures[name] = f"not in the data kept as of {origin.as_of}"
     present = [name for name in locations if name in kept]
     spec = UnitSpec(
-        "backfill", register=False, truth=truth, tags={"tempcast.backfill": range_label}
+        "backfill",
+        register=False,
+        evaluate=False,
+        models=False,
+        truth=truth,
+        tags={"tempcast.backfill": range_label},
     )
     context = RunContext(settings, origin.as_of, origin.prepared.digest, "backfill", register=False)
     with ThreadPoolTaskRunner(max_workers=TRACKING_THREADS) as runner:

@@ -63,6 +63,8 @@ class UnitSpec:
 
     kind: str
     register: bool = True
+    evaluate: bool = True
+    models: bool = True
     promote: bool = False
     forecast: bool = False
     truth: pd.DataFrame | None = None
@@ -126,14 +128,21 @@ def untestable(needed: int, months: int) -> str:
     return f"test metrics unavailable: a test window needs {needed} months, there are {months}"
 
 
+NOT_EVALUATED = "test metrics not computed: the backtest of the production forecast scores it"
+
+
 @task(name="fit-locations", cache_policy=NO_CACHE)
-def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUnits:
+def fit_units(
+    series: list[LocationSeries], config: TrainingConfig, evaluate: bool = True
+) -> FittedUnits:
     """Train: the evaluation fit (the last `horizon` months held out) and scored, then with
     `refit` the production fit on every month, and its forecasts; a location too short for a
-    test window still gets its production fit (with refit), without test metrics."""
+    test window still gets its production fit (with refit), without test metrics. Without
+    `evaluate` (a backfill, whose backtest is the evaluation) only the production fit is made."""
     log = run_logger().info
     needed = months_needed(config, config.horizon)
-    testable = [s for s in series if len(s) >= needed]
+    skip = config.refit and not evaluate
+    testable = [] if skip else [s for s in series if len(s) >= needed]
     evaluation = fit_locations(testable, config, config.horizon, log)
     production = fit_locations(series, config, 0, log) if config.refit else evaluation
     scored = {
@@ -145,12 +154,13 @@ def fit_units(series: list[LocationSeries], config: TrainingConfig) -> FittedUni
     for fit, members in by_group(production, series):
         forecasts = group_forecasts(fit, members, fit.origin)
         for s, forecast in zip(members, forecasts, strict=True):
-            note = "" if s.location in scored else untestable(needed, len(s))
+            note = NOT_EVALUATED if skip else untestable(needed, len(s))
+            note = "" if s.location in scored else note
             result.units[s.location] = UnitFit(
                 fit, forecast, scored.get(s.location), evaluation.fits.get(s.location), note
             )
     untested = [name for name, unit in result.units.items() if unit.note]
-    if untested:
+    if untested and not skip:
         log(f"{len(untested)} of {len(series)} locations: {result.units[untested[0]].note}")
     for s in series:
         if s.location not in result.units:
@@ -200,10 +210,10 @@ def unit_record(
     spec: UnitSpec,
     key: str,
     model_tags: dict[str, str],
-    model_file: bytes,
+    model_file: bytes | None,
 ) -> RunRecord:
     """Everything a unit's child run holds, from its fits (and the backtest of its forecast) and
-    its saved standalone model."""
+    its saved standalone model (None: the run logs no model)."""
     production = unit.production
     known = series.until(production.origin)
     training_data = known.frame()
@@ -240,14 +250,23 @@ def unit_record(
 
 
 def fit_todo(
-    series: dict[str, LocationSeries], todo: list[str], config: TrainingConfig, runner: TaskRunner
+    series: dict[str, LocationSeries],
+    todo: list[str],
+    config: TrainingConfig,
+    spec: UnitSpec,
+    runner: TaskRunner,
 ) -> FittedUnits:
     """Fit the units to do: with the global strategy every location together (so that a
     resumed batch gives the same models as a clean one), else each on its own via the runner."""
     if config.strategy == "global":
-        return fit_units(list(series.values()), config)
+        return fit_units(list(series.values()), config, spec.evaluate)
     futures = runner.map(
-        fit_units, {"series": [[series[n]] for n in todo], "config": unmapped(config)}
+        fit_units,
+        {
+            "series": [[series[n]] for n in todo],
+            "config": unmapped(config),
+            "evaluate": unmapped(spec.evaluate),
+        },
     )
     result = FittedUnits()
     for fitted in collect(todo, futures, result.failures, "training").values():
@@ -331,10 +350,16 @@ def chunk_records(
     spec: UnitSpec,
     model_tags: dict[str, str],
 ) -> list[RunRecord]:
-    """The run records of a chunk of units, each with its saved standalone model. Units that
-    share a fit get one copy of its networks (see with_network_copies) and one model, given each
-    location's constants in turn (see GroupFit.model_like) and saved."""
+    """The run records of a chunk of units, each with its saved standalone model unless the
+    spec keeps no models. Units that share a fit get one copy of its networks (see
+    with_network_copies) and one model, given each location's constants in turn (see
+    GroupFit.model_like) and saved."""
     fits = list(units.values())
+    if not spec.models:
+        return [
+            unit_record(series[name], unit, spec, keys[name], model_tags, None)
+            for name, unit in units.items()
+        ]
     if len({id(unit.production) for unit in fits}) < len(fits):
         fits = with_network_copies(fits)
     files: dict[int, RepointedFiles] = {}
@@ -437,7 +462,7 @@ def run_units(
         if spec.truth is not None:
             results.backtest.append(read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT))
         results.reused.append(name)
-    fitted = fit_todo(results.series, plan.todo, config, runner) if plan.todo else FittedUnits()
+    fitted = fit_todo(results.series, plan.todo, config, spec, runner) if plan.todo else FittedUnits()
     results.failures.update({n: why for n, why in fitted.failures.items() if n in plan.todo})
     ready = {n: fitted.units[n] for n in plan.todo if n in fitted.units}
     promotions = None

@@ -61,7 +61,8 @@ class RunContext:
 class RunRecord:
     """What a location's child run holds: metrics, per-epoch curves, tags, tables (CSV files),
     the test window's actual vs forecast vs baselines (charted, if there is one), its training
-    data, and its model (saved: see models.saved_model) with an input example."""
+    data, and its model (saved: see models.saved_model; None for a run that keeps no model, a
+    backfill's) with an input example."""
 
     location: str
     metrics: dict[str, float]
@@ -71,7 +72,7 @@ class RunRecord:
     test_window: pd.DataFrame | None
     training_data: pd.DataFrame
     training_digest: str
-    model_file: bytes
+    model_file: bytes | None
     example: pd.DataFrame
     model_tags: dict[str, str] = field(default_factory=dict)
 
@@ -154,7 +155,7 @@ def _log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> No
         client.log_batch(run_id, metrics=metrics[start : start + METRIC_BATCH])
 
 
-def run_metrics(record: RunRecord, model_id: str) -> list[Metric]:
+def run_metrics(record: RunRecord, model_id: str | None) -> list[Metric]:
     """The run's summary metrics and per-epoch curves; those of step 0 are linked to the logged
     model too, as MLflow links them when a model is logged after its run's metrics."""
     now = now_ms()
@@ -215,8 +216,10 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
     with owned_run(client, experiment, location, parent_run_id, tags) as run_id:
         params = context.params(location)
         client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
-        info = log_model(run_id, experiment, params, record.model_file, record.example)
-        _log_metrics(client, run_id, run_metrics(record, info.model_id))
+        info = None
+        if record.model_file is not None:
+            info = log_model(run_id, experiment, params, record.model_file, record.example)
+        _log_metrics(client, run_id, run_metrics(record, info.model_id if info else None))
         _log_training_data(client, run_id, record.training_data, location, record.training_digest)
         for artifact_file, table in record.tables.items():
             client.log_text(run_id, table.to_csv(index=False), artifact_file)
@@ -229,7 +232,7 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
             **record.model_tags,
         }
         model_version = ""
-        if context.register:
+        if context.register and info is not None:
             model_version = register_model(info, model_name(location), version_tags)
     return TrackedLocation(location, record.metrics, run_id, model_version, context.as_of)
 
