@@ -462,7 +462,9 @@ def run_units(
         if spec.truth is not None:
             results.backtest.append(read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT))
         results.reused.append(name)
-    fitted = fit_todo(results.series, plan.todo, config, spec, runner) if plan.todo else FittedUnits()
+    fitted = FittedUnits()
+    if plan.todo:
+        fitted = fit_todo(results.series, plan.todo, config, spec, runner)
     results.failures.update({n: why for n, why in fitted.failures.items() if n in plan.todo})
     ready = {n: fitted.units[n] for n in plan.todo if n in fitted.units}
     promotions = None
