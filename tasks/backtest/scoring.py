@@ -13,6 +13,8 @@ from tasks.data.monthly import build_monthly_table
 from tasks.data.months import last_complete_month, month_range, parse_month
 from tasks.errors import TempcastError
 from tasks.model.baselines import baseline_forecasts
+from tasks.model.scores import probabilistic_scores
+from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution
 
 BACKTEST_COLUMNS = [
     "as_of",
@@ -24,6 +26,11 @@ BACKTEST_COLUMNS = [
     "baseline_climatology",
     "baseline_seasonal_naive",
     "abs_error",
+    *QUANTILE_COLUMNS,
+    "p_above_median",
+    "median",
+    "above_median",
+    "base_rate",
 ]
 ERRORS = {
     "mae": "abs_error",
@@ -52,10 +59,16 @@ def expand_range(start: str, end: str) -> list[str]:
 
 
 def backtest_rows(
-    series: LocationSeries, as_of: str, forecast: np.ndarray, truth: pd.DataFrame
+    series: LocationSeries,
+    as_of: str,
+    forecast: np.ndarray,
+    truth: pd.DataFrame,
+    spread: Distribution,
 ) -> pd.DataFrame:
     """One row per forecast month after the series' last month: the actual value where
-    observed, the forecast, both baselines from the same history, and the absolute error.
+    observed, the forecast, both baselines from the same history, the absolute error, the
+    forecast's quantiles and chance of a month warmer than its calendar `median`, whether it
+    was (`above_median`, NaN where not observed) and climatology's chance of that.
 
     `series` holds everything known at as_of: all the forecast and the baselines may see.
     """
@@ -77,6 +90,10 @@ def backtest_rows(
             "baseline_climatology": climatology,
             "baseline_seasonal_naive": seasonal_naive,
             "abs_error": np.abs(forecast - actual),
+            **spread.columns(),
+            "median": spread.medians,
+            "above_median": np.where(np.isnan(actual), np.nan, actual > spread.medians),
+            "base_rate": spread.base_rate,
         },
         columns=BACKTEST_COLUMNS,
     )
@@ -92,7 +109,8 @@ def summarise(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     summary = pd.DataFrame({name: grouped[column].mean() for name, column in ERRORS.items()})
     summary["months_scored"] = grouped.size()
     summary["skill_vs_climatology"] = 1 - summary["mae"] / summary["baseline_climatology_mae"]
-    return summary.reset_index()
+    probabilistic = grouped.apply(lambda part: pd.Series(probabilistic_scores(part)))
+    return summary.join(probabilistic).reset_index()
 
 
 def overall(rows: pd.DataFrame) -> dict[str, float]:
@@ -110,4 +128,5 @@ def overall(rows: pd.DataFrame) -> dict[str, float]:
         ),
         "backtest_skill_vs_climatology": 1 - mae / climatology if climatology else float("nan"),
         "backtest_months_scored": float(len(scored)),
+        **{f"backtest_{name}": value for name, value in probabilistic_scores(scored).items()},
     }

@@ -12,6 +12,8 @@ from tasks.data.windows import make_windows
 from tasks.model.baselines import baseline_forecasts, error_metrics, skill
 from tasks.model.fitting import GroupFit
 from tasks.model.network import predict
+from tasks.model.scores import probabilistic_scores
+from tasks.model.uncertainty import Distribution
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,12 @@ class Evaluation:
     climatology: np.ndarray
     seasonal_naive: np.ndarray
     metrics: dict[str, float]
+    distribution: Distribution | None = None
 
     def table(self) -> pd.DataFrame:
-        """One row per test month: actual, forecast and both baselines (°C)."""
-        return pd.DataFrame(
+        """One row per test month: actual, forecast, both baselines (°C), and the forecast's
+        quantiles and chance of a month warmer than its calendar median."""
+        frame = pd.DataFrame(
             {
                 "month": self.months,
                 "actual": self.actual,
@@ -37,6 +41,9 @@ class Evaluation:
                 "baseline_seasonal_naive": self.seasonal_naive,
             }
         )
+        if self.distribution is not None:
+            frame = frame.assign(**self.distribution.columns())
+        return frame
 
 
 def forecast_from(model: keras.Model, series: LocationSeries, origin: int) -> np.ndarray:
@@ -101,6 +108,9 @@ def evaluate_group(fit: GroupFit, series: list[LocationSeries]) -> dict[str, Eva
             "baseline_seasonal_naive_mae": error_metrics(actual, seasonal_naive)["mae"],
             "skill_vs_climatology": skill(test["mae"], climatology_mae),
         }
+        spread = fit.distribution(s, np.asarray(forecast, dtype=np.float64))
+        scored = spread_table(spread, actual)
+        metrics |= {f"test_{name}": value for name, value in probabilistic_scores(scored).items()}
         evaluations[s.location] = Evaluation(
             location=s.location,
             months=months_after(s, origin, horizon),
@@ -109,5 +119,19 @@ def evaluate_group(fit: GroupFit, series: list[LocationSeries]) -> dict[str, Eva
             climatology=climatology,
             seasonal_naive=seasonal_naive,
             metrics=metrics,
+            distribution=spread,
         )
     return evaluations
+
+
+def spread_table(spread: Distribution, actual: np.ndarray) -> pd.DataFrame:
+    """The observed forecast months of a distribution, ready to score (tasks.model.scores)."""
+    frame = pd.DataFrame(
+        {
+            "actual": actual,
+            **spread.columns(),
+            "above_median": (actual > spread.medians).astype(float),
+            "base_rate": spread.base_rate,
+        }
+    )
+    return frame[np.isfinite(actual)]

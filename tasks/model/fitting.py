@@ -37,6 +37,7 @@ from tasks.model.network import (
     point_at,
 )
 from tasks.model.settings import TrainingConfig
+from tasks.model.uncertainty import Distribution, LocationSpread, Spread, calibrate, distribution
 
 Log = Callable[[str], None]
 History = dict[str, list[float]]
@@ -91,6 +92,8 @@ class GroupFit:
     steps: int
     seconds: float
     validation: Validation | None = None
+    spread: Spread | None = None
+    spreads: dict[str, LocationSpread] = field(default_factory=dict)
 
     def model(self, location: str) -> keras.Model:
         """The location's standalone model (°C in, °C out) around the shared networks."""
@@ -108,6 +111,14 @@ class GroupFit:
         """The networks' mean output (scaled), shaped (n, horizon), for a batch of inputs."""
         feed = inputs if len(inputs) > 1 else inputs[0]
         return np.mean([np.asarray(m(feed, training=False))[..., 0] for m in self.members], 0)
+
+    def distribution(self, series: LocationSeries, forecast: np.ndarray) -> Distribution:
+        """The predictive distribution of a location's forecast of the months from `origin` on
+        (calibrated on what was known at the origin: see tasks.model.uncertainty)."""
+        if self.spread is None:
+            raise ValueError("this fit has no calibrated spread")
+        calendar = series.calendar(self.origin + len(forecast))[self.origin :]
+        return distribution(self.spread, self.spreads[series.location], forecast, calendar)
 
     def with_copied_networks(self) -> "GroupFit":
         """The same fit around copies of its networks. Keras records every model built around
@@ -465,6 +476,8 @@ def fit_group(
     gap = test_input_gap(config, len(series[0]) - origin)
     fitting = [s.until(origin - gap) for s in known]
     scalers = fit_scalers(known, fitting, config)
+    spread, spreads = calibrate(known, config.horizon, config.harmonics)
+    log(f"{label}: {spread.note}")
     with SEEDED_TRAINING:
         start = time.perf_counter()
         trained = train_networks(known, fitting, scalers, config, label, log)
@@ -480,6 +493,8 @@ def fit_group(
         steps=trained.steps,
         seconds=seconds,
         validation=trained.validation,
+        spread=spread,
+        spreads=spreads,
     )
 
 

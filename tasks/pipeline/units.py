@@ -28,6 +28,7 @@ from tasks.logs import run_logger
 from tasks.model.evaluation import Evaluation, evaluate_group, group_forecasts
 from tasks.model.fitting import FitRound, GroupFit, fit_locations, months_needed
 from tasks.model.settings import TrainingConfig
+from tasks.model.uncertainty import Distribution
 from tasks.pipeline.failures import LocationsFailed, Progress, collect
 from tasks.pipeline.plan import UNIT_TAG, plan_units, unit_key
 from tasks.pipeline.promotion import Decision, promote_location, score_champion_settings
@@ -78,6 +79,7 @@ class UnitFit:
 
     production: GroupFit
     forecast: np.ndarray
+    distribution: Distribution
     evaluation: Evaluation | None
     evaluation_fit: GroupFit | None
     note: str = ""
@@ -157,7 +159,12 @@ def fit_units(
             note = NOT_EVALUATED if skip else untestable(needed, len(s))
             note = "" if s.location in scored else note
             result.units[s.location] = UnitFit(
-                fit, forecast, scored.get(s.location), evaluation.fits.get(s.location), note
+                fit,
+                forecast,
+                fit.distribution(s, forecast),
+                scored.get(s.location),
+                evaluation.fits.get(s.location),
+                note,
             )
     untested = [name for name, unit in result.units.items() if unit.note]
     if untested and not skip:
@@ -222,7 +229,7 @@ def unit_record(
         curves["validation_mae"] = production.validation.mae
     metrics, tables = unit_metrics(unit), {}
     if spec.truth is not None:
-        rows = backtest_rows(known, series.months[-1], unit.forecast, spec.truth)
+        rows = backtest_rows(known, series.months[-1], unit.forecast, spec.truth, unit.distribution)
         tables[BACKTEST_ARTIFACT] = rows
         metrics |= overall(rows)
     return RunRecord(
