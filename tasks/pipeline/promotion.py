@@ -10,10 +10,11 @@ The rule, in order:
 2. with no champion yet, it is promoted;
 3. with the champion's settings (fresher data, same recipe and options), it is promoted unless
    its test MAE is clearly worse than climatology's (by more than CLEARLY_WORSE);
-4. with other settings, it must earn promotion: it is promoted only when its test MAE is lower
-   than that of the champion's settings on the same test window (and never without a test
+4. with other settings, it must earn promotion: it is promoted only when its test score is
+   lower than that of the champion's settings on the same test window (and never without a test
    window); when the champion's settings cannot be evaluated (unknown, or fewer months than they
-   need), it is promoted.
+   need), it is promoted. The score is the quantile score when both sides have one (it rewards
+   accuracy and calibration at once: what ships is a distribution), else the MAE.
 Every decision is recorded as tags on the version and its run.
 """
 
@@ -47,12 +48,31 @@ CLEARLY_WORSE = 0.10
 
 @dataclass(frozen=True)
 class SettingsScore:
-    """The test MAE of a champion's settings on a challenger's test window (None when they could
-    not be evaluated, with the reason in `note`)."""
+    """The test MAE and quantile score of a champion's settings on a challenger's test window
+    (None when they could not be evaluated, with the reason in `note`; a quantile score of None
+    also when those settings give no distribution)."""
 
     version: str
     mae: float | None
     note: str = ""
+    quantile_score: float | None = None
+
+    def compared(self) -> dict[str, float]:
+        """The scores as the challenger's run records them."""
+        scores = {"champion_settings_test_mae": self.mae}
+        scores["champion_settings_test_quantile_score"] = self.quantile_score
+        return {name: value for name, value in scores.items() if value is not None}
+
+
+def judged_scores(
+    metrics: dict[str, float], champion_settings: SettingsScore
+) -> tuple[str, float | None, float]:
+    """What a settings change is judged on: (name, the challenger's, the champion settings'):
+    the quantile score when both sides have one, else the test MAE."""
+    challenger = metrics.get("test_quantile_score")
+    if challenger is not None and champion_settings.quantile_score is not None:
+        return "quantile score", challenger, champion_settings.quantile_score
+    return "test MAE", metrics.get("test_mae"), champion_settings.mae or math.nan
 
 
 @dataclass(frozen=True)
@@ -99,13 +119,14 @@ def decide(
             True,
             f"promoted: champion v{champion.version}'s settings cannot be evaluated ({note})",
         )
-    if mae < champion_settings.mae:
+    name, challenger, theirs = judged_scores(metrics, champion_settings)
+    if challenger is not None and challenger < theirs:
         return True, (
-            f"promoted: test MAE {mae:.4f} < {champion_settings.mae:.4f} of champion"
+            f"promoted: {name} {challenger:.4f} < {theirs:.4f} of champion"
             f" v{champion.version}'s settings on the same months"
         )
     return False, (
-        f"kept champion v{champion.version}: test MAE {mae:.4f} >= {champion_settings.mae:.4f} of"
+        f"kept champion v{champion.version}: {name} {challenger:.4f} >= {theirs:.4f} of"
         " its settings on the same months"
     )
 
@@ -139,8 +160,14 @@ def score_champion_settings(
         for location in locations:
             version = champions[location].version
             if location in fitted.fits:
-                scored = evaluate_group(fitted.fits[location], [series[location]])[location]
-                scores[location] = SettingsScore(version, scored.metrics["test_mae"])
+                metrics = evaluate_group(fitted.fits[location], [series[location]])[
+                    location
+                ].metrics
+                scores[location] = SettingsScore(
+                    version,
+                    metrics["test_mae"],
+                    quantile_score=metrics.get("test_quantile_score"),
+                )
             else:
                 scores[location] = SettingsScore(version, None, fitted.failures[location])
     return scores
@@ -181,8 +208,7 @@ def promote_location(
                         {location: series}, {location: champion}, horizon
                     )
                     scored = scores[location]
-                if scored.mae is not None:
-                    compared["champion_settings_test_mae"] = scored.mae
+                compared = scored.compared()
             promoted, reason = decide(tracked.metrics, digest, champion, scored)
         record_decision(tracked, promoted, reason, compared)
     return Decision(location, version, seen, promoted, reason)

@@ -86,6 +86,7 @@ def test_champion_settings_are_evaluated_on_the_challengers_test_months():
     }
     scores = score_champion_settings(series, champions, HORIZON)
     assert scores["Alpha"].version == "4" and 0 < scores["Alpha"].mae < 3
+    assert 0 < scores["Alpha"].quantile_score < 3
     assert scores["Bravo"] == SettingsScore(
         "2", None, "its settings are not recorded in a form this version of tempcast reads"
     )

@@ -50,6 +50,27 @@ def champion(settings: str = SAME) -> Champion:
             "kept champion v3: test MAE 1.0000 >= 0.9000 of its settings on the same months",
         ),
         (
+            {**METRICS, "test_quantile_score": 0.70},  # a worse MAE, a better distribution
+            champion(OTHER),
+            SettingsScore("3", 0.9, quantile_score=0.75),
+            True,
+            "promoted: quantile score 0.7000 < 0.7500 of champion v3's settings on the same",
+        ),
+        (
+            {**METRICS, "test_quantile_score": 0.80},  # a better MAE, a worse distribution
+            champion(OTHER),
+            SettingsScore("3", 1.5, quantile_score=0.75),
+            False,
+            "kept champion v3: quantile score 0.8000 >= 0.7500 of its settings on the same",
+        ),
+        (
+            {**METRICS, "test_quantile_score": 0.70},  # champion settings without quantiles: MAE
+            champion(OTHER),
+            SettingsScore("3", 0.9),
+            False,
+            "kept champion v3: test MAE 1.0000 >= 0.9000",
+        ),
+        (
             {"train_mae": 0.8},  # other settings without a test window cannot earn promotion
             champion(OTHER),
             SettingsScore("3", 0.9),
