@@ -21,6 +21,7 @@ from tasks.backtest.scoring import expand_range, overall, truth_table
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.locations import choose_locations
 from tasks.data.prepared import table_digest
+from tasks.model.fitting import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
@@ -52,7 +53,7 @@ def backfill_flow(
         {"tempcast.kind": "backfill-parent", "tempcast.backfill": label},
         batch_key("backfill", label, settings_used, table_digest(truth), chosen),
     )
-    with fan_out_runner(run) as runner:
+    with fan_out_runner(run) as runner, sharing_fits():
         futures = runner.map(
             backtest_origin,
             {

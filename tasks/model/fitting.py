@@ -13,12 +13,14 @@ steps when its gain over the climatology there is more than one standard error (
 choosing the epochs and K with the largest gain; otherwise it is not used at all.
 """
 
+import contextlib
 import dataclasses
+import hashlib
 import math
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import keras
@@ -350,6 +352,101 @@ SHUFFLE_SEED = 0
 ARCHITECTURE = {"scaling", "timestep", "horizon", "units", "dropout", "ensemble", "seed"}
 
 
+@dataclass(frozen=True)
+class SharedFit:
+    """A training kept for others on the same windows: the members' weights before training
+    and after each epoch, and the per-epoch history."""
+
+    weights: list[list[list[np.ndarray]]]
+    history: History
+
+
+class Snapshots(keras.callbacks.Callback):
+    """The members' weights before training and after every epoch."""
+
+    def __init__(self, members: list[keras.Model]) -> None:
+        super().__init__()
+        self.members = members
+        self.weights: list[list[list[np.ndarray]]] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.weights.append([member.get_weights() for member in self.members])
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.weights.append([member.get_weights() for member in self.members])
+
+
+# Trainings shared while a backfill runs (see sharing_fits); None otherwise.
+_SHARED: dict[str, SharedFit] | None = None
+FIT_SETTINGS = ARCHITECTURE | {"learning_rate", "batch_size", "shuffle", "epoch_windows", "epochs"}
+
+
+@contextlib.contextmanager
+def sharing_fits() -> Iterator[None]:
+    """Within this block, a rolling-validation training on windows that an earlier one in this
+    process trained on is replayed from it, not trained again. In a backfill the production fit
+    as of a month and the validation fit of the origin `validation_months` later train on the
+    same windows (those known at the month), so each is trained once. Training is seeded and
+    deterministic: the weights after e epochs of a longer training are those of an e-epoch
+    training, so the results are the same as without sharing."""
+    global _SHARED
+    _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = None
+
+
+def fit_key(data: TrainingSet, config: TrainingConfig) -> str:
+    """What identifies a training: its windows, targets and the settings that shape it."""
+    digest = hashlib.sha256(config.model_dump_json(include=FIT_SETTINGS).encode())
+    for part in [*data.inputs, data.targets]:
+        digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
+
+
+def replay(
+    trainer: Trainer, shared: SharedFit, epochs: int, callbacks: list[keras.callbacks.Callback]
+) -> History:
+    """Put the members in the state after `epochs` epochs of a shared training, showing each
+    epoch's state to the callbacks on the way as a training would."""
+
+    def restore(state: list[list[np.ndarray]]) -> None:
+        for member, weights in zip(trainer.members, state, strict=True):
+            member.set_weights(weights)
+
+    for callback in callbacks:
+        callback.set_model(trainer.joint)
+    restore(shared.weights[0])
+    for callback in callbacks:
+        callback.on_train_begin()
+    for epoch in range(epochs):
+        restore(shared.weights[epoch + 1])
+        for callback in callbacks:
+            callback.on_epoch_end(epoch)
+    restore(shared.weights[epochs])
+    return {name: values[:epochs] for name, values in shared.history.items()}
+
+
+def train(
+    trainer: Trainer,
+    data: TrainingSet,
+    config: TrainingConfig,
+    epochs: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> History:
+    """Fit the trainer's members (see Trainer.fit); while fits are shared (sharing_fits), train
+    every epoch of the recipe once per distinct training and replay the epochs asked for."""
+    if _SHARED is None or not epochs or not len(data):
+        return trainer.fit(data, config, epochs, callbacks)
+    key = fit_key(data, config)
+    if key not in _SHARED:
+        snapshots = Snapshots(trainer.members)
+        history = trainer.fit(data, config, config.epochs, [snapshots])
+        _SHARED[key] = SharedFit(snapshots.weights, history)
+    return replay(trainer, _SHARED[key], epochs, callbacks)
+
+
 def trainer_for(config: TrainingConfig) -> Trainer:
     """This process's trainer for the config's architecture, seed and learning rate."""
     key = config.model_dump_json(include=ARCHITECTURE | {"learning_rate"})
@@ -412,7 +509,7 @@ def rolling_validation(
     stacked = [np.concatenate(parts) for parts in zip(*inputs, strict=True)]
     recorder = EpochForecasts(stacked, config.ensemble)
     data = stack([scaled_windows(s, c, config) for s, c in zip(early, scalers, strict=True)])
-    trainer_for(config).fit(data, config, config.epochs, [recorder])
+    train(trainer_for(config), data, config, config.epochs, [recorder])
     shape = (len(known), len(origins), horizon)
     corrections = np.array(recorder.outputs).reshape(-1, *shape) * np.array(spreads)[:, None, None]
     residual = np.array(residuals)
@@ -461,7 +558,7 @@ def train_networks(
         return Trained(trainer.trained_members(), history, len(history["loss"]), config.horizon)
     validation = rolling_validation(known, config, label, log)
     log(validation.note)
-    history = trainer.fit(data, config, validation.epochs, [])
+    history = train(trainer, data, config, validation.epochs, [])
     return Trained(
         trainer.trained_members(), history, validation.epochs, validation.steps, validation
     )

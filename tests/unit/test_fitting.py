@@ -187,3 +187,32 @@ def test_a_capped_epoch_reaches_keras_as_that_many_windows(monkeypatch):
 def test_capped_epochs_need_the_rolling_validation():
     with pytest.raises(TempcastError, match="epoch_windows needs rolling validation"):
         training_config("article", TrainingOverrides(epoch_windows=100))
+
+
+def test_a_backfill_trains_each_distinct_training_once_with_the_same_results(monkeypatch):
+    series = series_of(prepared_table(months=60))
+    config = tiny(epochs=4)  # validation over 6 origins: the fit as of month 40 and the
+    early, later = [s.until(40) for s in series], [s.until(46) for s in series]  # 46's validation
+
+    def fits() -> list:
+        return [fit_locations(part, config, 0, quiet).fits["Alpha"] for part in (early, later)]
+
+    alone = fits()
+    trainings = []
+    original = fitting_module.Trainer.fit
+    monkeypatch.setattr(
+        fitting_module.Trainer,
+        "fit",
+        lambda self, data, cfg, epochs, callbacks: (
+            trainings.append(epochs) or original(self, data, cfg, epochs, callbacks)
+        ),
+    )
+    with fitting_module.sharing_fits():
+        shared = fits()
+    assert len(trainings) == 3, trainings  # four trainings, one of them shared
+    for one, other in zip(alone, shared, strict=True):
+        assert (one.epochs, one.steps, one.history) == (other.epochs, other.steps, other.history)
+        # the replayed epochs' forecasts match the live ones to float32 rounding
+        assert one.validation.mae == pytest.approx(other.validation.mae, abs=1e-4)
+        for a, b in zip(one.members[0].get_weights(), other.members[0].get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
