@@ -19,11 +19,19 @@ METRIC_COLUMNS = [
     "baseline_climatology_mae",
     "baseline_seasonal_naive_mae",
     "skill_vs_climatology",
+    "test_quantile_score",
+    "test_coverage_80",
     "train_seconds",
     "run_id",
     "model_version",
 ]
-MEANS = ["test_mae", "baseline_climatology_mae", "baseline_seasonal_naive_mae"]
+MEANS = [
+    "test_mae",
+    "baseline_climatology_mae",
+    "baseline_seasonal_naive_mae",
+    "test_quantile_score",
+    "test_coverage_80",
+]
 
 
 def metrics_table(tracked: list[TrackedLocation]) -> pd.DataFrame:
@@ -58,7 +66,9 @@ def format_table(table: pd.DataFrame) -> str:
         text += (
             f"\nmean over {len(table)} locations: test MAE {means['mean_test_mae']:.3f} °C,"
             f" climatology {means['mean_baseline_climatology_mae']:.3f} °C,"
-            f" seasonal naive {means['mean_baseline_seasonal_naive_mae']:.3f} °C"
+            f" seasonal naive {means['mean_baseline_seasonal_naive_mae']:.3f} °C;"
+            f" quantile score {means['mean_test_quantile_score']:.3f} °C,"
+            f" 80% interval coverage {means['mean_test_coverage_80']:.0%}"
         )
     return text
 
