@@ -436,14 +436,16 @@ def train(
     callbacks: list[keras.callbacks.Callback],
 ) -> History:
     """Fit the trainer's members (see Trainer.fit); while fits are shared (sharing_fits), train
-    every epoch of the recipe once per distinct training and replay the epochs asked for."""
+    every epoch of the recipe once per distinct training and replay the epochs asked for. A
+    training is kept until the other fit on its windows has used it."""
     if _SHARED is None or not epochs or not len(data):
         return trainer.fit(data, config, epochs, callbacks)
     key = fit_key(data, config)
-    if key not in _SHARED:
-        snapshots = Snapshots(trainer.members)
-        history = trainer.fit(data, config, config.epochs, [snapshots])
-        _SHARED[key] = SharedFit(snapshots.weights, history)
+    if key in _SHARED:  # the second of the two fits on these windows: no third will come
+        return replay(trainer, _SHARED.pop(key), epochs, callbacks)
+    snapshots = Snapshots(trainer.members)
+    history = trainer.fit(data, config, config.epochs, [snapshots])
+    _SHARED[key] = SharedFit(snapshots.weights, history)
     return replay(trainer, _SHARED[key], epochs, callbacks)
 
 
