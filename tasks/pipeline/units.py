@@ -40,7 +40,7 @@ from tasks.publish.reports import (
     summary_metrics,
 )
 from tasks.settings import settings_digest
-from tasks.tracking.models import RepointedFiles
+from tasks.tracking.models import RepointedFiles, uncertainty_constants
 from tasks.tracking.registry import SETTINGS_DIGEST_TAG, SETTINGS_TAG, current_champion
 from tasks.tracking.runs import (
     RunContext,
@@ -220,7 +220,8 @@ def unit_record(
     model_file: bytes | None,
 ) -> RunRecord:
     """Everything a unit's child run holds, from its fits (and the backtest of its forecast) and
-    its saved standalone model (None: the run logs no model)."""
+    its saved standalone model (None: the run logs no model) with the location's uncertainty
+    constants, which serving needs for the forecast's distribution."""
     production = unit.production
     known = series.until(production.origin)
     training_data = known.frame()
@@ -253,7 +254,16 @@ def unit_record(
             columns={"temperature": "value"}
         ),
         model_tags=model_tags,
+        uncertainty=None if model_file is None else model_uncertainty(production, series.location),
     )
+
+
+def model_uncertainty(fit: GroupFit, location: str) -> dict | None:
+    """The uncertainty constants a location's model of the fit carries (None for a fit without
+    a calibrated spread)."""
+    if fit.spread is None:
+        return None
+    return uncertainty_constants(fit.spread, fit.spreads[location])
 
 
 def fit_todo(
@@ -331,8 +341,8 @@ class Promotions:
 
 
 def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: TaskRunner) -> None:
-    """The current champion's forecast for every location that has one, also those whose
-    training failed this time (production keeps its forecasts)."""
+    """The current champion's forecast and its distribution for every location that has one,
+    also those whose training failed this time (production keeps its forecasts)."""
     names = list(results.series)
     futures = runner.map(
         forecast_location,
@@ -343,6 +353,9 @@ def forecast_all(results: UnitResults, fitted: FittedUnits, as_of: str, runner: 
                 results.tracked[n].model_version if n in results.tracked else "" for n in names
             ],
             "as_of": unmapped(as_of),
+            "distribution": [
+                fitted.units[n].distribution if n in fitted.units else None for n in names
+            ],
         },
     )
     frames = [f for f in collect(names, futures, results.failures, "forecast").values() if len(f)]

@@ -1,5 +1,8 @@
-"""Forecasts: each location's champion applied to its latest months, published as files."""
+"""Forecasts: each location's champion applied to its latest months, with each month's
+predictive distribution (quantiles and the chance of a warmer-than-median month), published as
+files."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,26 +16,43 @@ from tasks.data.months import calendar_of
 from tasks.logs import run_logger
 from tasks.model.baselines import climatology_forecast
 from tasks.model.evaluation import forecast_from, months_after
+from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution
 from tasks.publish.charts import forecasts_chart_html, forecasts_chart_png, write_html, write_png
 from tasks.publish.history import append_forecasts, shown
 from tasks.publish.outputs import ensure_folder, write_csv
-from tasks.tracking.models import load_version
+from tasks.tracking.models import load_registered
 from tasks.tracking.registry import current_champion, version_run_id
 from tasks.tracking.runs import attach_files
 from tasks.tracking.store import STORE_RETRIES, model_name
 
-FORECAST_COLUMNS = ["location", "month", "forecast", "as_of", "model_version"]
+DISTRIBUTION_COLUMNS = [*QUANTILE_COLUMNS, "p_above_median"]
+FORECAST_COLUMNS = [
+    "location",
+    "month",
+    "forecast",
+    *DISTRIBUTION_COLUMNS,
+    "as_of",
+    "model_version",
+]
 
 
 def forecast_frame(
-    series: LocationSeries, values: np.ndarray, as_of: str, version: str
+    series: LocationSeries,
+    values: np.ndarray,
+    as_of: str,
+    version: str,
+    distribution: Distribution | Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """A forecast of the months after the series' last month, as rows."""
+    """A forecast of the months after the series' last month, as rows, with its distribution
+    (a Distribution or its columns; NaN without one: a model logged before distributions)."""
+    columns = distribution.columns() if isinstance(distribution, Distribution) else distribution
+    missing = np.full(len(values), np.nan)
     return pd.DataFrame(
         {
             "location": series.location,
             "month": months_after(series, len(series), len(values)),
             "forecast": np.asarray(values, dtype=float),
+            **{name: (columns or {}).get(name, missing) for name in DISTRIBUTION_COLUMNS},
             "as_of": as_of,
             "model_version": version,
         },
@@ -40,21 +60,37 @@ def forecast_frame(
     )
 
 
+def registered_forecast(
+    series: LocationSeries, version: str
+) -> tuple[np.ndarray, Distribution | None]:
+    """A registered version's forecast of the months after the series' last month and their
+    distribution from the constants it was logged with: the numbers its pyfunc gives (None
+    for a version logged before distributions)."""
+    registered = load_registered(series.location, version)
+    origin = len(series)
+    forecast = forecast_from(registered.model, series, origin)
+    calendar = series.calendar(origin + len(forecast))[origin:]
+    return forecast, registered.distribution(forecast, calendar)
+
+
 @task(name="forecast-location", cache_policy=NO_CACHE, **STORE_RETRIES)
 def forecast_location(
-    series: LocationSeries, fitted: np.ndarray | None, version: str, as_of: str
+    series: LocationSeries,
+    fitted: np.ndarray | None,
+    version: str,
+    as_of: str,
+    distribution: Distribution | None = None,
 ) -> pd.DataFrame:
-    """The forecast of the location's current champion, if it has one: `fitted` when the
-    champion is the version just trained, else its registered model's."""
+    """The forecast of the location's current champion, if it has one, with its distribution:
+    `fitted` and its `distribution` when the champion is the version just trained, else its
+    registered model's."""
     champion = current_champion(series.location)
     if champion is None:
         return pd.DataFrame(columns=FORECAST_COLUMNS)
     if fitted is not None and champion.version == version:
-        return forecast_frame(series, fitted, as_of, version)
-    model = load_version(series.location, champion.version)
-    return forecast_frame(
-        series, forecast_from(model, series, len(series)), as_of, champion.version
-    )
+        return forecast_frame(series, fitted, as_of, version, distribution)
+    forecast, registered = registered_forecast(series, champion.version)
+    return forecast_frame(series, forecast, as_of, champion.version, registered)
 
 
 @task(name="publish-forecasts", cache_policy=NO_CACHE)

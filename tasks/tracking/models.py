@@ -1,8 +1,10 @@
 """Logging a location's model into its run (and the registry), and loading a registered version.
 
 A logged model is an MLflow python_function model from code (`serving.py`): a DataFrame of months
-and values in, forecasts out. It carries the standalone Keras model as the artifact `model.keras`,
-which `load_version` loads in Keras' safe mode.
+and values in, forecasts with their quantiles and chances of a warmer-than-median month out. It
+carries the standalone Keras model as the artifact `model.keras`, which `load_version` loads in
+Keras' safe mode, and the location's predictive distribution as `uncertainty.json` (see
+uncertainty_constants), which `load_registered` reads too.
 """
 
 import functools
@@ -10,6 +12,7 @@ import io
 import json
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -24,14 +27,25 @@ from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, Schema
 
 from tasks.model.network import POINTED_SCALES, POINTED_TABLES
+from tasks.model.uncertainty import (
+    COVERAGES,
+    QUANTILE_COLUMNS,
+    Distribution,
+    LocationSpread,
+    Spread,
+    distribution,
+)
 from tasks.tracking.store import mlflow_client, model_name, names_the_store
 
 SERVING_CODE = Path(__file__).with_name("serving.py")
 KERAS_ARTIFACT = "keras_model"  # the name serving.py loads it by (that file stands alone)
 KERAS_FILE = "model.keras"
+UNCERTAINTY_ARTIFACT = "uncertainty"  # serving.py reads it by this name too
+UNCERTAINTY_FILE = "uncertainty.json"
+OUTPUT_COLUMNS = ("forecast", *QUANTILE_COLUMNS, "p_above_median")
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "month"), ColSpec("double", "value")]),
-    outputs=Schema([ColSpec("string", "month"), ColSpec("double", "forecast")]),
+    outputs=Schema([ColSpec("string", "month"), *(ColSpec("double", c) for c in OUTPUT_COLUMNS)]),
 )
 
 
@@ -141,24 +155,89 @@ class RepointedFiles:
         return buffer.getvalue()
 
 
+def uncertainty_constants(spread: Spread, location: LocationSpread) -> dict[str, Any]:
+    """What a logged model needs to give a forecast's distribution without tempcast (its
+    `uncertainty.json`, read by serving.py): the table of standardised quantiles by level
+    (Spread.table), the location's anomaly spread, calendar months' medians (Jan..Dec) and base
+    rate; and, to say where the table came from, the calibrated intervals' coverages and widths.
+    JSON keeps every float exactly, so the model's quantiles are tempcast's to the last bit."""
+    levels, standard = spread.table()
+    return {
+        "levels": levels.tolist(),
+        "standard_quantiles": standard.tolist(),
+        "scale": float(location.scale),
+        "medians": np.asarray(location.medians, dtype=float).tolist(),
+        "base_rate": float(location.base_rate),
+        "coverages": COVERAGES.tolist(),
+        "widths": np.asarray(spread.widths, dtype=float).tolist(),
+        "note": spread.note,
+    }
+
+
+@dataclass(frozen=True)
+class StoredSpread(Spread):
+    """A spread read back from a logged model: the table of standardised quantiles it was logged
+    with, whatever Spread.table would make of its widths today."""
+
+    levels: np.ndarray
+    standard: np.ndarray
+
+    def table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(levels, standard quantiles) as logged."""
+        return self.levels, self.standard
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered version's standalone Keras model and the uncertainty constants it was logged
+    with (see uncertainty_constants; None for a version logged before them)."""
+
+    model: keras.Model
+    uncertainty: dict[str, Any] | None
+
+    def distribution(self, forecast: np.ndarray, calendar: np.ndarray) -> Distribution | None:
+        """The distribution of the model's forecast months (°C, their calendar months 0-11), as
+        its pyfunc gives it; None without uncertainty constants."""
+        if self.uncertainty is None:
+            return None
+        constants = self.uncertainty
+        spread = StoredSpread(
+            widths=np.asarray(constants["widths"], dtype=float),
+            scores=0,
+            note=constants["note"],
+            levels=np.asarray(constants["levels"], dtype=float),
+            standard=np.asarray(constants["standard_quantiles"], dtype=float),
+        )
+        medians = np.asarray(constants["medians"], dtype=float)
+        location = LocationSpread(float(constants["scale"]), medians, constants["base_rate"])
+        return distribution(spread, location, forecast, calendar)
+
+
 def log_model(
     run_id: str,
     experiment_id: str,
     params: dict[str, str],
     model_file: bytes,
     example: pd.DataFrame,
+    uncertainty: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Log a saved Keras model (`model_file`, see saved_model) into a run as a pyfunc model with
-    an input example (months and values), carrying the run's `params`. The logged model is made
-    first, so that MLflow need not read the run back for its experiment and params, and the
-    run's metrics are linked to it as they are logged (see runs.run_metrics), so that MLflow
-    has none to copy."""
+    an input example (months and values), carrying the run's `params` and the location's
+    `uncertainty` constants (see uncertainty_constants; None logs none). The logged model is
+    made first, so that MLflow need not read the run back for its experiment and params, and
+    the run's metrics are linked to it as they are logged (see runs.run_metrics), so that
+    MLflow has none to copy."""
     logged = mlflow.initialize_logged_model(
         name="model", source_run_id=run_id, params=params, experiment_id=experiment_id
     )
     with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
         path = Path(folder) / KERAS_FILE
         path.write_bytes(model_file)
+        artifacts = {KERAS_ARTIFACT: str(path)}
+        if uncertainty is not None:
+            constants = Path(folder) / UNCERTAINTY_FILE
+            constants.write_text(json.dumps(uncertainty))
+            artifacts[UNCERTAINTY_ARTIFACT] = str(constants)
         return Model.log(
             artifact_path=None,
             name="model",
@@ -166,7 +245,7 @@ def log_model(
             run_id=run_id,
             model_id=logged.model_id,
             python_model=str(SERVING_CODE),
-            artifacts={KERAS_ARTIFACT: str(path)},
+            artifacts=artifacts,
             signature=SIGNATURE,
             input_example=example,
             pip_requirements=_pip_requirements(),
@@ -180,12 +259,23 @@ def register_model(info: ModelInfo, name: str, version_tags: dict[str, str]) -> 
 
 
 @names_the_store
-def load_version(location: str, model_version: str) -> keras.Model:
-    """A registered version's Keras model, loaded in Keras' safe mode."""
+def load_registered(location: str, model_version: str) -> RegisteredModel:
+    """A registered version's Keras model (loaded in Keras' safe mode) and its uncertainty
+    constants (None for a version logged before them)."""
     mlflow_client()
     with tempfile.TemporaryDirectory(prefix="tempcast-load-") as folder:
-        local = mlflow.artifacts.download_artifacts(
-            f"models:/{model_name(location)}/{model_version}", dst_path=folder
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                f"models:/{model_name(location)}/{model_version}", dst_path=folder
+            )
         )
-        (path,) = Path(local).rglob("*.keras")
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
+        (path,) = local.rglob("*.keras")
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        constants = list(local.rglob(UNCERTAINTY_FILE))
+        uncertainty = json.loads(constants[0].read_text()) if constants else None
+        return RegisteredModel(model, uncertainty)
+
+
+def load_version(location: str, model_version: str) -> keras.Model:
+    """A registered version's Keras model, loaded in Keras' safe mode."""
+    return load_registered(location, model_version).model

@@ -62,7 +62,8 @@ class RunRecord:
     """What a location's child run holds: metrics, per-epoch curves, tags, tables (CSV files),
     the test window's actual vs forecast vs baselines (charted, if there is one), its training
     data, and its model (saved: see models.saved_model; None for a run that keeps no model, a
-    backfill's) with an input example."""
+    backfill's) with an input example and the location's uncertainty constants (see
+    models.uncertainty_constants; None: the model carries none)."""
 
     location: str
     metrics: dict[str, float]
@@ -75,6 +76,7 @@ class RunRecord:
     model_file: bytes | None
     example: pd.DataFrame
     model_tags: dict[str, str] = field(default_factory=dict)
+    uncertainty: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,9 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
         info = None
         if record.model_file is not None:
-            info = log_model(run_id, experiment, params, record.model_file, record.example)
+            info = log_model(
+                run_id, experiment, params, record.model_file, record.example, record.uncertainty
+            )
         _log_metrics(client, run_id, run_metrics(record, info.model_id if info else None))
         _log_training_data(client, run_id, record.training_data, location, record.training_digest)
         for artifact_file, table in record.tables.items():

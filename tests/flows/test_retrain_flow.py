@@ -9,6 +9,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from flows.retrain import retrain_flow
+from tasks.publish.forecasts import FORECAST_COLUMNS
 from tests.support.tiny import TINY_TRAINING, observations_file, tiny_settings
 
 
@@ -27,7 +28,7 @@ def test_retrain_promotes_by_the_rule_and_forecasts_from_as_of(tracking_store):
     assert first.as_of.label == "2013-06"
     assert set(first.table["promoted"]) == {True}
     forecasts = pd.read_csv(first_out / "forecasts.csv")
-    assert list(forecasts.columns) == ["location", "month", "forecast", "as_of", "model_version"]
+    assert list(forecasts.columns) == FORECAST_COLUMNS
     assert sorted(forecasts["month"].unique()) == [f"2013-{m:02d}" for m in range(7, 13)]
     assert set(forecasts["as_of"]) == {"2013-06"} and set(forecasts["model_version"]) == {1}
     monthly = pd.read_csv(first_out / "monthly.csv", index_col="Location")
@@ -36,6 +37,8 @@ def test_retrain_promotes_by_the_rule_and_forecasts_from_as_of(tracking_store):
         registered = champion_forecast(location, monthly)
         assert registered["month"].tolist() == rows["month"].tolist()
         np.testing.assert_allclose(registered["forecast"], rows["forecast"], atol=1e-4)
+        for name in ("q05", "q95", "p_above_median"):  # the fitted distribution, as served
+            np.testing.assert_allclose(registered[name], rows[name], atol=1e-3)
 
     fresher = retrain_flow(as_of="2014-06", settings=tiny_settings(data, second_out))
     assert set(fresher.table["promoted"]) == {True}  # the same settings on fresher data

@@ -1,6 +1,7 @@
 """The train flow end to end on tiny synthetic data, against a temporary MLflow store."""
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -10,6 +11,7 @@ from flows.train import train_flow
 from tasks.data.rules import SelectionRules
 from tasks.errors import TempcastError
 from tasks.model.settings import TrainingConfig
+from tasks.model.uncertainty import QUANTILE_COLUMNS
 from tasks.pipeline.failures import LocationsFailed
 from tasks.publish.reports import METRIC_COLUMNS
 from tests.support.tiny import TINY_TRAINING, observations_file, tiny_settings
@@ -88,7 +90,9 @@ def test_train_flow_tracks_registers_and_writes_metrics(observations, tracking_s
     model = mlflow.pyfunc.load_model(f"models:/tempcast-alpha/{version.version}")
     months = pd.DataFrame({"month": [f"2013-{m:02d}" for m in range(7, 13)], "value": 15.0})
     forecast = model.predict(months)
-    assert list(forecast.columns) == ["month", "forecast"]
+    assert list(forecast.columns) == ["month", "forecast", *QUANTILE_COLUMNS, "p_above_median"]
+    quantiles = forecast[list(QUANTILE_COLUMNS)].to_numpy()
+    assert np.isfinite(quantiles).all() and (np.diff(quantiles, axis=1) >= 0).all()
     assert forecast["month"].tolist() == [f"2014-{m:02d}" for m in range(1, 7)]
     assert [c.name for c in model.metadata.get_input_schema().inputs] == ["month", "value"]
     with pytest.raises(Exception, match="consecutive"):
