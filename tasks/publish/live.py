@@ -88,15 +88,21 @@ def row_scores(rows: pd.DataFrame) -> pd.DataFrame:
         scores.loc[with_quantiles, "quantile_score"] = quantile_scores(
             actual[with_quantiles], chosen, np.asarray(SCORED_LEVELS)
         )
+    return scores.assign(**chance_scores(rows))
+
+
+def chance_scores(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The Brier scores of each scored forecast's `p_above_median` and of climatology's
+    `base_rate`, against whether the month came warmer than its stored `median` (NaN where
+    any of them is missing)."""
     chance = complete(rows, ["p_above_median", "median", "base_rate"])
-    if chance.any():
-        above = (actual[chance] > rows["median"].to_numpy(float)[chance]).astype(float)
-        for column, probability in (
-            ("brier", "p_above_median"),
-            ("climatology_brier", "base_rate"),
-        ):
+    above = (rows["actual"] > rows["median"]).to_numpy(float)[chance]
+    scores = {}
+    for column, probability in (("brier", "p_above_median"), ("climatology_brier", "base_rate")):
+        scores[column] = np.full(len(rows), np.nan)
+        if chance.any():
             given = rows[probability].to_numpy(float)[chance]
-            scores.loc[chance, column] = brier_scores(given, above)
+            scores[column][chance] = brier_scores(given, above)
     return scores
 
 
