@@ -221,9 +221,10 @@ def forecasts(
         Literal["table", "csv", "json"], typer.Option("--format", help="How to print them.")
     ] = "table",
 ) -> None:
-    """Print the forecast history: every forecast a retrain published, with its actual value
-    and errors once its month was scored ($TEMPCAST_FORECASTS_URI, default
-    sqlite:///forecasts.db). Reads only, without TensorFlow or Prefect."""
+    """Print the forecast history: every forecast a retrain published, with its quantiles and
+    chance of a warmer-than-median month where stored, and its actual value and errors once its
+    month was scored ($TEMPCAST_FORECASTS_URI, default sqlite:///forecasts.db). Reads only
+    (an older history first gains the new columns), without TensorFlow or Prefect."""
     from tasks.publish.history import forecast_history, format_history, history_uri
 
     typer.echo(format_history(forecast_history(history_uri(), location, as_of, month), style))

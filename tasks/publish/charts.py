@@ -1,4 +1,9 @@
-"""Charts: interactive HTML with plotly and static PNG with matplotlib (no pyplot: thread-safe)."""
+"""Charts: interactive HTML with plotly and static PNG with matplotlib (no pyplot: thread-safe).
+
+Forecasts drawn from a frame with quantile columns show their 95% (q025..q975) and 80%
+(q10..q90) central intervals as shaded bands around the forecast; a frame without them (older
+data, a model without a distribution) draws the lines alone.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from plotly.subplots import make_subplots
 from tasks.publish.outputs import write_atomically
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 # The same JSON in the HTML charts as the standard library's, in half the time.
@@ -25,6 +31,45 @@ FORECAST_SERIES = {
     "baseline_climatology": ("climatology", "tab:blue"),
     "baseline_seasonal_naive": ("seasonal naive", "tab:green"),
 }
+
+
+# The bands, widest first (drawn under the narrower one): level, lower and upper quantile column,
+# and the opacity of its shade.
+BANDS = ((95, "q025", "q975", 0.15), (80, "q10", "q90", 0.3))
+BAND_COLOR = (214, 39, 40)  # tab:red, the forecast's colour
+
+
+def bands_of(frame: pd.DataFrame) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
+    """The bands the frame can draw (it has both bounds, not all missing): level, lower and
+    upper values, opacity."""
+    return [
+        (level, frame[low].to_numpy(float), frame[high].to_numpy(float), alpha)
+        for level, low, high, alpha in BANDS
+        if {low, high} <= set(frame.columns) and frame[[low, high]].notna().any(axis=None)
+    ]
+
+
+def draw_bands(axes: Axes, x: Any, frame: pd.DataFrame, label: bool = True) -> None:
+    """Shade the frame's bands on a matplotlib axes at positions `x` (labelled for the
+    legend when `label`)."""
+    color = tuple(c / 255 for c in BAND_COLOR)
+    for level, low, high, alpha in bands_of(frame):
+        name = f"{level}% interval" if label else None
+        axes.fill_between(x, low, high, color=color, alpha=alpha, linewidth=0, label=name)
+
+
+def band_traces(x: Any, frame: pd.DataFrame, group: str | None = None) -> list[go.Scatter]:
+    """The frame's bands as plotly traces: per band, its upper edge and its lower edge filled up
+    to it. In a legend group (a location's) they stay out of the legend and show and hide with
+    the group; alone, each band has its own legend entry."""
+    traces = []
+    for level, low, high, alpha in bands_of(frame):
+        edge = {"x": x, "mode": "lines", "line": {"width": 0}, "name": f"{level}% interval"}
+        edge |= {"legendgroup": group or f"band{level}", "hoverinfo": "skip"}
+        traces.append(go.Scatter(y=high, showlegend=False, **edge))
+        fill = {"fill": "tonexty", "fillcolor": f"rgba{(*BAND_COLOR, alpha)}"}
+        traces.append(go.Scatter(y=low, showlegend=group is None, **fill, **edge))
+    return traces
 
 
 def new_figure(**options: Any) -> Figure:
@@ -49,8 +94,8 @@ def monthly_chart(table: pd.DataFrame, title: str) -> go.Figure:
 
 
 def forecast_chart_html(frame: pd.DataFrame, title: str) -> go.Figure:
-    """Actual vs forecast vs both baselines per month, interactive."""
-    figure = go.Figure()
+    """Actual vs forecast vs both baselines per month, with the forecast's bands, interactive."""
+    figure = go.Figure(band_traces(frame["month"], frame))
     for column, (label, _) in FORECAST_SERIES.items():
         dash = "solid" if column in ("actual", "forecast") else "dot"
         figure.add_trace(
@@ -71,6 +116,9 @@ def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
         style = "-" if column in ("actual", "forecast") else ":"
         values = frame[column].to_numpy(float)
         axes.plot(positions, values, style, color=color, label=label, marker=".")
+    draw_bands(
+        axes, positions, frame
+    )  # under the lines (a lower z-order), after them in the legend
     axes.set_xticks(positions, frame["month"].tolist())
     axes.set_title(title)
     axes.set_ylabel("°C")
@@ -85,13 +133,18 @@ def forecast_chart_png(frame: pd.DataFrame, title: str) -> Figure:
 
 def refill_forecast_chart(figure: Figure, frame: pd.DataFrame, title: str) -> None:
     """Draw another window of as many months in a figure that forecast_chart_png made: the same
-    pixels as a new figure, a quarter sooner (matplotlib makes an axis' ticks only once)."""
+    pixels as a new figure, a quarter sooner (matplotlib makes an axis' ticks only once); the
+    bands are drawn afresh, and the legend with them."""
     axes = figure.axes[0]
     for line, column in zip(axes.lines, FORECAST_SERIES, strict=True):
         line.set_ydata(frame[column].to_numpy(float))
+    for band in list(axes.collections):
+        band.remove()
     axes.xaxis.set_ticklabels(frame["month"].tolist())
     axes.set_title(title)
     axes.relim()
+    draw_bands(axes, np.arange(len(frame)), frame)
+    axes.legend(loc="best", fontsize="small")
     axes.autoscale_view()
 
 
@@ -102,12 +155,13 @@ PNG_PANELS = 60
 
 
 def forecasts_chart_html(history: pd.DataFrame, forecasts: pd.DataFrame, title: str) -> go.Figure:
-    """Per location, the last three years of history (solid) and the forecast (dashed); clicking
-    a location in the legend shows or hides both."""
+    """Per location, the last three years of history (solid) and the forecast (dashed) with its
+    80% and 95% bands; clicking a location in the legend shows or hides them all."""
     figure = go.Figure()
     for location, rows in forecasts.groupby("location", sort=True):
         past = history.loc[location].iloc[-HISTORY_MONTHS:]
         group = {"legendgroup": location, "name": location}
+        figure.add_traces(band_traces(rows["month"], rows, group=location))
         figure.add_trace(go.Scatter(x=list(past.index), y=past.to_numpy(), mode="lines", **group))
         figure.add_trace(
             go.Scatter(
@@ -137,6 +191,7 @@ def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: s
         future = forecasts[forecasts["location"] == location]
         steps = range(len(past) + len(future))
         panel.plot(steps[: len(past)], past.to_numpy(), color="black", linewidth=1)
+        draw_bands(panel, steps[len(past) :], future, label=False)
         panel.plot(
             steps[len(past) :], future["forecast"].to_numpy(), color="tab:red", linewidth=1.5
         )
@@ -149,8 +204,10 @@ def forecasts_chart_png(history: pd.DataFrame, forecasts: pd.DataFrame, title: s
         if len(locations) < len(everywhere)
         else ""
     )
+    intervals = " with its 80% and 95% intervals" if bands_of(forecasts) else ""
     figure.suptitle(
-        f"{title}\n(black: last {HISTORY_MONTHS} months, red: forecast{shown})", fontsize="medium"
+        f"{title}\n(black: last {HISTORY_MONTHS} months, red: forecast{intervals}{shown})",
+        fontsize="medium",
     )
     figure.tight_layout()
     return figure

@@ -11,12 +11,13 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from schemas.forecasts import QUANTILE_COLUMNS
 from tasks.data.locations import LocationSeries
 from tasks.data.months import calendar_of
 from tasks.logs import run_logger
 from tasks.model.baselines import climatology_forecast
 from tasks.model.evaluation import forecast_from, months_after
-from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution
+from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution, location_spread
 from tasks.publish.charts import forecasts_chart_html, forecasts_chart_png, write_html, write_png
 from tasks.publish.history import append_forecasts, shown
 from tasks.publish.outputs import ensure_folder, write_csv
@@ -115,6 +116,22 @@ def publish_forecasts(
     return files
 
 
+def distribution_of(rows: pd.DataFrame, known: pd.Series) -> dict[str, object]:
+    """The distribution columns of one location's forecast rows for the history: the quantiles
+    and `p_above_median` as published (NaN where the frame has none: a model without a
+    distribution), the median of each target's calendar month over the `known` months (what
+    `p_above_median` refers to) and the share of known months warmer than theirs (climatology's
+    chance), as the model's uncertainty defines them."""
+    series = LocationSeries(str(known.name), known.to_numpy(float), [str(m) for m in known.index])
+    spread = location_spread(series, harmonics=1)  # the harmonics set only the spread: unused
+    published = rows.reindex(columns=[*QUANTILE_COLUMNS, "p_above_median"]).astype(float)
+    return {
+        **{name: published[name].to_numpy() for name in published.columns},
+        "median": spread.medians[calendar_of(rows["month"])],
+        "base_rate": spread.base_rate,
+    }
+
+
 def history_rows(
     forecasts: pd.DataFrame,
     history: pd.DataFrame,
@@ -123,8 +140,9 @@ def history_rows(
 ) -> pd.DataFrame:
     """The forecasts as rows of the forecast history: each with its lead (months after the last
     month its model saw), what climatology says for its month (the mean of that calendar month
-    over the months of `history`, the table known at as_of), and its model's name, version and
-    run (`run_ids` by location and version), published at `published_at`."""
+    over the months of `history`, the table known at as_of), its distribution (distribution_of),
+    and its model's name, version and run (`run_ids` by location and version), published at
+    `published_at`."""
     frames = []
     for location, rows in forecasts.groupby("location", sort=False):
         known = history.loc[location].dropna()
@@ -144,6 +162,7 @@ def history_rows(
                     "model_version": rows["model_version"].astype(int),
                     "run_id": [run_ids[(location, str(v))] for v in rows["model_version"]],
                     "published_at": published_at,
+                    **distribution_of(rows, known),
                 }
             )
         )

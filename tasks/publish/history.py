@@ -7,6 +7,12 @@ with the `postgres` extra). Its tables are created on first use. Writes are idem
 forecast is one row per (location, as_of, model version, month), a score one row per forecast,
 and a row already stored is kept as it is. This module imports neither Prefect nor MLflow, so
 that `tempcast forecasts` answers at once.
+
+A forecast's distribution (quantiles, `p_above_median`, `median`, `base_rate`) is kept in
+nullable columns of the forecasts table rather than in a table of its own: one row per
+forecast reads, filters and prints as it is, and scoring it needs no pivot. A history written
+before those columns existed is migrated on first use: each missing nullable column is added
+(ALTER TABLE ... ADD COLUMN), its old rows keeping their values with NULL in the new columns.
 """
 
 import contextlib
@@ -21,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 import tasks.sqlite_journal  # noqa: F401  (a SQLite history commits through a write-ahead log)
-from schemas.forecasts import FORECAST_KEY, PublishedForecasts
+from schemas.forecasts import DISTRIBUTION_COLUMNS, FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
 from tasks.errors import InfrastructureError, TempcastError
 
@@ -46,6 +52,7 @@ forecasts_table = sa.Table(
     sa.Column("model_name", sa.String(128), nullable=False),
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    *(sa.Column(name, sa.Double) for name in DISTRIBUTION_COLUMNS),
     sa.UniqueConstraint(*FORECAST_KEY, name="uq_forecasts_key"),
 )
 scores_table = sa.Table(
@@ -60,9 +67,10 @@ FORECAST_COLUMNS = [c.name for c in forecasts_table.columns if c.name != "id"]
 SCORE_COLUMNS = ["actual", "scored_as_of", "scored_at"]
 HISTORY_COLUMNS = ["id", *FORECAST_COLUMNS, *SCORE_COLUMNS]
 TABLE_COLUMNS = [
-    *("location", "as_of", "month", "lead", "model_version", "forecast", "climatology"),
-    *("actual", "error", "climatology_error"),
+    *("location", "as_of", "month", "lead", "model_version", "forecast"),
+    *("q10", "q50", "q90", "p_above_median", "climatology", "actual", "error", "climatology_error"),
 ]
+FLOAT_COLUMNS = ["forecast", "climatology", *DISTRIBUTION_COLUMNS, "actual"]
 
 
 def history_uri() -> str:
@@ -86,6 +94,35 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def column_names(engine: sa.Engine, table: sa.Table) -> set[str]:
+    """The names of the columns that the database's table has now."""
+    return {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
+
+
+def add_missing_columns(engine: sa.Engine, table: sa.Table) -> list[str]:
+    """Bring a table written by an older tempcast up to date: add each nullable column that it
+    lacks, one ALTER TABLE each (its existing rows get NULL there); the names added. A column
+    that a concurrent writer added meanwhile is taken as added; a missing column that may not
+    be null cannot be added this way and is an error naming it."""
+    missing = [column for column in table.columns if column.name not in column_names(engine, table)]
+    required = [column.name for column in missing if not column.nullable]
+    if required:
+        raise InfrastructureError(
+            f"table {table.name} lacks the required column(s) {', '.join(required)}"
+        )
+    quote = engine.dialect.identifier_preparer.quote
+    for column in missing:
+        kind = column.type.compile(dialect=engine.dialect)
+        statement = f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(statement))
+        except sa.exc.DBAPIError:
+            if column.name not in column_names(engine, table):
+                raise
+    return [column.name for column in missing]
+
+
 @contextlib.contextmanager
 def opened(uri: str, create: bool = True) -> Iterator[sa.Engine]:
     """An engine on the history database, its tables created first when `create`, disposed at
@@ -100,6 +137,7 @@ def opened(uri: str, create: bool = True) -> Iterator[sa.Engine]:
     try:
         if create:
             metadata.create_all(engine)
+            add_missing_columns(engine, forecasts_table)
         yield engine
     except sa.exc.SQLAlchemyError as error:
         raise InfrastructureError(
@@ -162,8 +200,10 @@ def as_records(frame: pd.DataFrame, times: list[str]) -> list[dict[str, Any]]:
 
 def append_forecasts(uri: str, rows: pd.DataFrame) -> int:
     """Check the rows against their contract, then append those not stored yet, in one
-    transaction; how many were new (0 when a retrain is repeated or resumed)."""
-    checked = PublishedForecasts.validate(rows, lazy=True)
+    transaction; how many were new (0 when a retrain is repeated or resumed). Rows without the
+    distribution columns (a forecaster without quantiles) store NULL there."""
+    missing = {name: float("nan") for name in DISTRIBUTION_COLUMNS if name not in rows.columns}
+    checked = PublishedForecasts.validate(rows.assign(**missing), lazy=True)
     records = as_records(checked[FORECAST_COLUMNS], ["published_at"])
     with opened(uri) as engine, engine.begin() as connection:
         return insert_new(connection, forecasts_table, records, FORECAST_KEY)
@@ -223,7 +263,7 @@ def read_forecasts(
     frame = pd.DataFrame([dict(row) for row in rows], columns=HISTORY_COLUMNS)
     for column in ("published_at", "scored_at"):  # sqlite gives naive UTC, PostgreSQL aware
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame.astype({"forecast": float, "climatology": float, "actual": float})
+    return frame.astype(dict.fromkeys(FLOAT_COLUMNS, float))
 
 
 def latest_versions(uri: str, before: str | None = None) -> pd.DataFrame:

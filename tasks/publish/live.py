@@ -6,6 +6,13 @@ last 12 up to as_of): the MAE of the published forecasts beside the MAE of what 
 known at each forecast's as_of said, per location and lead, and per location for its champion
 (the version of its latest forecast published before). A champion worse than climatology is
 named.
+
+Forecasts stored with their distribution are also judged as a forecaster is: the coverage of
+their 50%, 80% and 90% central intervals, their quantile score (tasks.model.scores: twice the
+mean pinball loss over the published levels) and the Brier score of `p_above_median` beside
+climatology's (the stored base rate). A champion whose 80% intervals held fewer than
+COVERAGE_FLOOR of its window's observed months is named, as a champion worse than climatology
+is.
 """
 
 from dataclasses import dataclass
@@ -13,13 +20,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from schemas.forecasts import QUANTILE_COLUMNS
 from tasks.data.months import describe_months, month_range
 from tasks.logs import run_logger
+from tasks.model.scores import INTERVALS, SCORED_COLUMNS, brier_scores, quantile_scores
+from tasks.model.uncertainty import SCORED_LEVELS
 from tasks.publish.charts import live_mae_html, live_mae_png, write_html, write_png
 from tasks.publish.history import append_scores, latest_versions, read_forecasts, with_errors
 from tasks.publish.outputs import ensure_folder, write_csv
@@ -28,7 +39,19 @@ from tasks.tracking.store import STORE_RETRIES
 
 WINDOW_MONTHS = 12
 WORSE_TAG = "tempcast.live_worse_than_climatology"
+COVERAGE_TAG = "tempcast.live_coverage_below_65"
+COVERAGE_FLOOR = 0.65
+COVERAGE_LEVELS = (50, 80, 90)
 SUMMARY_COLUMNS = ["forecasts", "live_mae", "live_climatology_mae", "live_skill"]
+# Per scored forecast with a distribution (NaN for one without): whether each central interval
+# held the actual value, its quantile score, and the Brier scores of p_above_median and of
+# climatology's base rate. Their means per group are the live probabilistic scores.
+ROW_SCORES = {
+    **{f"inside_{level}": f"live_coverage_{level}" for level in COVERAGE_LEVELS},
+    "quantile_score": "live_quantile_score",
+    "brier": "live_brier",
+    "climatology_brier": "live_climatology_brier",
+}
 
 
 def observed_values(unscored: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
@@ -44,10 +67,52 @@ def observed_values(unscored: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
     return scored[["id", "actual"]].rename(columns={"id": "forecast_id"})
 
 
+def complete(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Which rows have an actual value and every one of the columns."""
+    return rows[[*columns, "actual"]].notna().all(axis=1).to_numpy()
+
+
+def row_scores(rows: pd.DataFrame) -> pd.DataFrame:
+    """The ROW_SCORES of each scored forecast (`actual` and the distribution columns of the
+    history): NaN where the forecast was stored without quantiles (or without p_above_median
+    and its median, for the Brier scores)."""
+    actual = rows["actual"].to_numpy(float)
+    with_quantiles = complete(rows, QUANTILE_COLUMNS)
+    scores = pd.DataFrame(np.nan, index=rows.index, columns=list(ROW_SCORES))
+    for level in COVERAGE_LEVELS:
+        low, high = (rows[name].to_numpy(float) for name in INTERVALS[level])
+        inside = ((actual >= low) & (actual <= high)).astype(float)
+        scores[f"inside_{level}"] = np.where(with_quantiles, inside, np.nan)
+    if with_quantiles.any():
+        chosen = rows.loc[with_quantiles, SCORED_COLUMNS].to_numpy(float)
+        scores.loc[with_quantiles, "quantile_score"] = quantile_scores(
+            actual[with_quantiles], chosen, np.asarray(SCORED_LEVELS)
+        )
+    return scores.assign(**chance_scores(rows))
+
+
+def chance_scores(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The Brier scores of each scored forecast's `p_above_median` and of climatology's
+    `base_rate`, against whether the month came warmer than its stored `median` (NaN where
+    any of them is missing)."""
+    chance = complete(rows, ["p_above_median", "median", "base_rate"])
+    above = (rows["actual"] > rows["median"]).to_numpy(float)[chance]
+    scores = {}
+    for column, probability in (("brier", "p_above_median"), ("climatology_brier", "base_rate")):
+        scores[column] = np.full(len(rows), np.nan)
+        if chance.any():
+            given = rows[probability].to_numpy(float)[chance]
+            scores[column][chance] = brier_scores(given, above)
+    return scores
+
+
 def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group: how many scored forecasts, their MAE, climatology's MAE on the same months,
-    and the skill (1 - MAE / climatology's MAE: positive when the forecasts beat it)."""
-    grouped = rows.groupby(by, sort=True)
+    the skill (1 - MAE / climatology's MAE: positive when the forecasts beat it), and, over
+    those stored with quantiles (how many: `forecasts_with_quantiles`), the live coverage of
+    the 50/80/90% intervals, quantile score and Brier scores (NaN where none had them)."""
+    scored = pd.concat([rows, row_scores(rows)], axis=1)
+    grouped = scored.groupby(by, sort=True)
     summary = pd.DataFrame(
         {
             "forecasts": grouped.size(),
@@ -56,6 +121,9 @@ def summarise(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         }
     )
     summary["live_skill"] = 1 - summary["live_mae"] / summary["live_climatology_mae"]
+    summary["forecasts_with_quantiles"] = grouped["quantile_score"].count()
+    for column, name in ROW_SCORES.items():
+        summary[name] = grouped[column].mean()
     return summary.reset_index()
 
 
@@ -88,11 +156,15 @@ class LiveAccuracy:
         return summarise(self.recent, ["location", "lead"])
 
     def champion_records(self) -> pd.DataFrame:
-        """Per location, its champion's record over the window and whether it was worse than
-        climatology."""
+        """Per location, its champion's record over the window, whether it was worse than
+        climatology, and whether its 80% intervals held fewer than COVERAGE_FLOOR of the
+        months (`low_coverage`; False without quantiles)."""
         rows = self.recent.merge(self.champions, on=["location", "model_name", "model_version"])
         summary = summarise(rows, ["location", "model_name", "model_version"])
-        return summary.assign(worse=summary["live_mae"] > summary["live_climatology_mae"])
+        return summary.assign(
+            worse=summary["live_mae"] > summary["live_climatology_mae"],
+            low_coverage=summary["live_coverage_80"] < COVERAGE_FLOOR,
+        )
 
     def worse(self) -> list[str]:
         """Each champion worse than climatology over the window, named with its scores."""
@@ -103,24 +175,54 @@ class LiveAccuracy:
             for r in records[records["worse"]].itertuples()
         ]
 
+    def low_coverage(self) -> list[str]:
+        """Each champion whose live 80% coverage over the window was below COVERAGE_FLOOR,
+        named with it."""
+        records = self.champion_records()
+        return [
+            f"{r.location} ({r.model_name} version {r.model_version}: 80% intervals held"
+            f" {r.live_coverage_80:.0%} of {r.forecasts_with_quantiles} months)"
+            for r in records[records["low_coverage"]].itertuples()
+        ]
+
     def metrics(self) -> dict[str, float]:
-        """The window's live MAE, climatology's MAE and skill, and the counts of forecasts in
-        the window and scored by this as_of (none when nothing in the window is scored)."""
+        """The window's live MAE, climatology's MAE and skill, the counts of forecasts in the
+        window and scored by this as_of, and, where some had quantiles, their count, live
+        coverages, quantile score and Brier scores (none when nothing in the window is
+        scored)."""
         recent = self.recent
         if recent.empty:
             return {}
         overall = summarise(recent.assign(all=0), ["all"]).iloc[0]
-        return {
-            **{name: float(overall[name]) for name in SUMMARY_COLUMNS[1:]},
+        counts = {
             "live_forecasts_in_window": float(len(recent)),
             "live_forecasts_scored": float(sum(self.scored_now.values())),
         }
+        if overall["forecasts_with_quantiles"]:
+            counts["live_forecasts_with_quantiles"] = float(overall["forecasts_with_quantiles"])
+        scores = [*SUMMARY_COLUMNS[1:], *ROW_SCORES.values()]
+        known = {name: float(overall[name]) for name in scores if not pd.isna(overall[name])}
+        return {**known, **counts}
 
     def worse_line(self) -> str:
         """The champions worse than climatology over the window, in one line ('' if none)."""
         worse = self.worse()
         count = f"{len(worse)} champion(s) worse than climatology over the window: "
         return count + "; ".join(worse) if worse else ""
+
+    def coverage_line(self) -> str:
+        """The champions whose 80% intervals covered too little, in one line ('' if none)."""
+        low = self.low_coverage()
+        count = (
+            f"{len(low)} champion(s) with live 80% coverage below {COVERAGE_FLOOR:.0%}"
+            " over the window: "
+        )
+        return count + "; ".join(low) if low else ""
+
+    def warnings(self) -> list[str]:
+        """The lines that warn: champions worse than climatology, champions whose intervals
+        covered too little."""
+        return [line for line in (self.worse_line(), self.coverage_line()) if line]
 
     def lines(self) -> list[str]:
         """What a person reads about it: what was scored now, the window's record, and the
@@ -135,8 +237,16 @@ class LiveAccuracy:
                 f" {len(self.recent):,} forecasts, MAE {metrics['live_mae']:.3f} °C, climatology"
                 f" {metrics['live_climatology_mae']:.3f} °C, skill {metrics['live_skill']:+.1%}"
             )
-        worse = self.worse_line()
-        return [*lines, worse] if worse else lines
+        if "live_coverage_80" in metrics:
+            coverages = ", ".join(
+                f"{level}% {metrics[f'live_coverage_{level}']:.0%}" for level in COVERAGE_LEVELS
+            )
+            lines.append(
+                f"live intervals over the window: {int(metrics['live_forecasts_with_quantiles']):,}"
+                f" forecasts with quantiles, coverage {coverages}, quantile score"
+                f" {metrics['live_quantile_score']:.3f} °C"
+            )
+        return [*lines, *self.warnings()]
 
     def report(self) -> dict[str, Any]:
         """The summary for report.json."""
@@ -145,6 +255,7 @@ class LiveAccuracy:
             "scored_now": self.scored_now,
             **self.metrics(),
             "worse_than_climatology": self.worse(),
+            "coverage_80_below_65": self.low_coverage(),
         }
 
 
@@ -165,8 +276,9 @@ def score_live_forecasts(uri: str, truth: pd.DataFrame, as_of: str) -> LiveAccur
         champions=latest_versions(uri, before=as_of),
     )
     log = run_logger()
+    warnings = live.warnings()
     for line in live.lines():
-        (log.warning if line == live.worse_line() else log.info)(line)
+        (log.warning if line in warnings else log.info)(line)
     return live
 
 
@@ -174,7 +286,8 @@ def score_live_forecasts(uri: str, truth: pd.DataFrame, as_of: str) -> LiveAccur
 def publish_live_accuracy(live: LiveAccuracy, out: Path, parent_run_id: str) -> dict[str, Path]:
     """Write the window's summary per location and lead, the champions' records and the chart
     (MAE by lead and over time), show the summary as a Prefect table artifact, and log the
-    metrics, the champions worse than climatology and the files on the parent run."""
+    metrics, the champions worse than climatology or with too little coverage and the files on
+    the parent run."""
     if live.recent.empty:
         return {}
     ensure_folder(out)
@@ -195,6 +308,7 @@ def publish_live_accuracy(live: LiveAccuracy, out: Path, parent_run_id: str) -> 
     )
     tags = {
         WORSE_TAG: "; ".join(live.worse()) or "none",
+        COVERAGE_TAG: "; ".join(live.low_coverage()) or "none",
         "mlflow.note.content": "\n\n".join(live.lines()),  # the run's description in the UI
     }
     log_run_results(parent_run_id, live.metrics(), tags)

@@ -106,6 +106,8 @@ def check_three_retrains(folder: Path, uri: str, results: list[RetrainResult]) -
         assert parent.data.metrics[name] == pytest.approx(metrics[name], rel=1e-12)
     worse_tag = parent.data.tags["tempcast.live_worse_than_climatology"]
     assert worse_tag == ("; ".join(live.worse()) or "none")
+    coverage_tag = parent.data.tags["tempcast.live_coverage_below_65"]
+    assert coverage_tag == ("; ".join(live.low_coverage()) or "none")
     summary = pd.read_csv(folder / AS_OFS[2] / "live_accuracy.csv")
     assert summary["forecasts"].sum() == 24
     assert sorted(summary["lead"].unique()) == list(range(1, 7))

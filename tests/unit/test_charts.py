@@ -1,5 +1,6 @@
-"""The forecasts PNG: one panel per location, at most PNG_PANELS of them; the test-window PNG
-drawn by a helper process where one may be spawned."""
+"""The forecasts PNG: one panel per location, at most PNG_PANELS of them; the 80% and 95% bands
+where the forecasts have quantiles; the test-window PNG drawn by a helper process where one may
+be spawned."""
 
 import sysconfig
 from pathlib import Path
@@ -7,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.publish.charts import FORECAST_SERIES, PNG_PANELS, forecasts_chart_png
+from tasks.publish.charts import (
+    FORECAST_SERIES,
+    PNG_PANELS,
+    forecast_chart_html,
+    forecast_chart_png,
+    forecasts_chart_html,
+    forecasts_chart_png,
+)
+from tests.support.forecasts import with_distribution
 
 
 def forecasts_of(count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -20,6 +29,56 @@ def forecasts_of(count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         columns=["location", "month", "forecast"],
     )
     return history, forecasts
+
+
+def band_limits(axes) -> list[tuple[float, float]]:
+    """The lowest and highest value of each shaded band of a matplotlib axes, in drawing order."""
+    return [
+        (float(path.vertices[:, 1].min()), float(path.vertices[:, 1].max()))
+        for band in axes.collections
+        for path in band.get_paths()
+    ]
+
+
+def test_forecasts_with_quantiles_draw_their_80_and_95_percent_bands():
+    history, forecasts = forecasts_of(3)
+    forecasts["forecast"] = np.tile([10.0, 12.0, 14.0], 3)
+    spread = np.tile([0.5, 1.0, 2.0], 3)
+    banded = with_distribution(forecasts, spread)
+    figure = forecasts_chart_png(history, banded, "title")
+    panels = [a for a in figure.axes if a.get_visible()]
+    # widest first: 95% spans 10 - 1.96 x 0.5 .. 14 + 1.96 x 2, 80% with 1.28
+    for panel in panels:
+        (low95, high95), (low80, high80) = band_limits(panel)
+        assert (low95, high95) == (banded["q025"].iloc[0], banded["q975"].iloc[2])
+        assert (low80, high80) == (banded["q10"].iloc[0], banded["q90"].iloc[2])
+        assert low95 < low80 < 10.0 and 14.0 < high80 < high95
+    assert "80% and 95% intervals" in figure._suptitle.get_text()
+    plain = forecasts_chart_png(history, forecasts, "title")
+    assert (
+        all(not a.collections for a in plain.axes) and "interval" not in plain._suptitle.get_text()
+    )
+
+    html = forecasts_chart_html(history, banded, "title")
+    alpha = [t for t in html.data if t.legendgroup == "Station 000"]
+    assert [(t.fill, t.showlegend) for t in alpha] == [
+        *[(None, False), ("tonexty", False)] * 2,  # 95% then 80%: upper edge, lower filled up
+        (None, None),  # history, named in the legend
+        (None, False),  # forecast
+    ]
+    assert list(alpha[1].y) == banded["q025"].iloc[:3].tolist()
+    assert len(forecasts_chart_html(history, forecasts, "title").data) == 2 * 3
+
+
+def test_the_test_window_chart_draws_the_bands_where_it_has_quantiles():
+    window = with_distribution(window_of(6, 0), spread=1.5)
+    figure = forecast_chart_png(window, "Alpha")
+    assert len(band_limits(figure.axes[0])) == 2
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert labels[-2:] == ["95% interval", "80% interval"]
+    html = forecast_chart_html(window, "Alpha")
+    assert [t.name for t in html.data if t.showlegend] == ["95% interval", "80% interval"]
+    assert not forecast_chart_png(window_of(6, 0), "Alpha").axes[0].collections
 
 
 def visible_panels(count: int) -> tuple[list[str], str]:
@@ -97,6 +156,8 @@ def test_a_window_drawn_in_a_figure_used_before_looks_as_in_a_new_figure():
 
     first, later, other_length = window_of(18, 1), window_of(18, 2), window_of(12, 3)
     later[list(FORECAST_SERIES)] += 30.0  # outside the first window's range: the axis rescales
+    later = with_distribution(later, spread=4.0)  # bands wider than the lines: they rescale too
+    first = with_distribution(first, spread=1.0)
     drawn: dict[str, bytes] = {}
 
     def draw_afresh() -> None:  # a new thread: its own new figures

@@ -10,30 +10,20 @@ import pandera.pandas as pa
 import pytest
 
 import tasks.publish.history as history
+from schemas.forecasts import DISTRIBUTION_COLUMNS, QUANTILE_COLUMNS
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.model import uncertainty
 from tasks.publish.forecasts import history_rows
+from tests.support.forecasts import (
+    PUBLISHED,
+    RUN,
+    check_migration,
+    distributed,
+    forecast_frame,
+    stored_rows,
+)
 
-RUN = "0123456789abcdef0123456789abcdef"
-PUBLISHED = pd.Timestamp("2014-01-02 03:00", tz="UTC")
-
-
-def rows(as_of: str = "2013-12", version: int = 1, months: int = 3, location: str = "Alpha"):
-    """Forecast history rows of one location, as_of and version: forecast 10, 11, 12..."""
-    targets = pd.period_range(pd.Period(as_of, freq="M") + 1, periods=months, freq="M")
-    return pd.DataFrame(
-        {
-            "location": location,
-            "as_of": as_of,
-            "month": [str(m) for m in targets],
-            "lead": np.arange(1, months + 1),
-            "forecast": 10.0 + np.arange(months),
-            "climatology": 9.0 + np.arange(months),
-            "model_name": f"tempcast-{location.lower()}",
-            "model_version": version,
-            "run_id": RUN,
-            "published_at": PUBLISHED,
-        }
-    )
+rows = stored_rows
 
 
 @pytest.fixture
@@ -175,3 +165,59 @@ def test_history_rows_carry_lead_climatology_and_the_run_of_each_version():
     assert made["model_name"].unique().tolist() == ["tempcast-alpha"]
     assert made["model_version"].tolist() == [2, 2, 2] and made["run_id"].unique().tolist() == [RUN]
     history.PublishedForecasts.validate(made)
+
+
+def test_the_quantile_names_are_the_models():
+    assert list(uncertainty.QUANTILE_COLUMNS) == QUANTILE_COLUMNS
+
+
+def test_distributions_are_stored_and_crossing_quantiles_refused(uri):
+    assert history.append_forecasts(uri, distributed(rows())) == 3
+    stored = history.read_forecasts(uri)
+    np.testing.assert_allclose(
+        stored[DISTRIBUTION_COLUMNS], distributed(rows())[DISTRIBUTION_COLUMNS]
+    )
+    crossing = distributed(rows("2014-01"))
+    crossing.loc[1, "q90"] = crossing.loc[1, "q10"] - 0.5
+    with pytest.raises(pa.errors.SchemaErrors, match="quantiles_ordered"):
+        history.append_forecasts(uri, crossing)
+    assert len(history.read_forecasts(uri)) == 3
+
+
+def test_an_old_history_is_migrated_on_first_use_and_nothing_in_it_lost(uri):
+    old_rows = pd.concat([rows(), rows(location="Bravo")], ignore_index=True)
+    stored = check_migration(uri, old_rows, distributed(rows("2014-01", version=2)))
+    assert len(stored) == 9
+    with history.opened(uri) as engine:  # migrated once: nothing more to add
+        assert history.add_missing_columns(engine, history.forecasts_table) == []
+        assert history.column_names(engine, history.forecasts_table) >= set(DISTRIBUTION_COLUMNS)
+    table = history.format_history(history.forecast_history(uri, location="alpha"), "table")
+    header, old_line, *_ = table.splitlines()
+    assert header.split()[6:10] == ["q10", "q50", "q90", "p_above_median"]
+    assert old_line.split()[5:7] == ["10.0", "9.0"]  # the old row: forecast, blank quantiles
+
+
+def test_history_rows_keep_the_published_distribution_and_its_median():
+    table = pd.DataFrame(
+        [np.arange(24, dtype=float)],
+        index=pd.Index(["Alpha"], name="Location"),
+        columns=[str(m) for m in pd.period_range("2012-01", "2013-12", freq="M")],
+    )
+    forecasts = forecast_frame("Alpha", "2013-12", "2", [1.0, 2.0, 3.0], spread=0.5)
+    made = history_rows(forecasts, table, {("Alpha", "2"): RUN}, PUBLISHED)
+    published = forecasts.set_index("month")
+    assert made["q50"].tolist() == made["forecast"].tolist() == [1.0, 2.0, 3.0]
+    for name in [*QUANTILE_COLUMNS, "p_above_median"]:
+        assert made[name].tolist() == published[name].tolist(), name
+    # each calendar month holds m and m + 12: its median m + 6, only the later year above it
+    assert made["median"].tolist() == [6.0, 7.0, 8.0]
+    assert made["base_rate"].unique().tolist() == [0.5]
+    history.PublishedForecasts.validate(made)
+    point_only = history_rows(
+        forecasts.drop(columns=[*QUANTILE_COLUMNS, "p_above_median"]),
+        table,
+        {("Alpha", "2"): RUN},
+        PUBLISHED,
+    )
+    assert point_only[[*QUANTILE_COLUMNS, "p_above_median"]].isna().all().all()
+    history.PublishedForecasts.validate(point_only)
