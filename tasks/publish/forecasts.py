@@ -11,7 +11,6 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from schemas.forecasts import QUANTILE_COLUMNS
 from tasks.data.locations import LocationSeries
 from tasks.data.months import calendar_of
 from tasks.logs import run_logger
