@@ -338,6 +338,6 @@ def format_history(frame: pd.DataFrame, style: str) -> str:
         return frame.to_json(orient="records", date_format="iso", indent=2)
     if frame.empty:
         return "no stored forecast matches"
-    table = frame[TABLE_COLUMNS].round(3).to_string(index=False, na_rep="")
+    table = frame[TABLE_COLUMNS].to_string(index=False, na_rep="", float_format="{:.3f}".format)
     scored = int(frame["actual"].notna().sum())
     return f"{table}\n{len(frame):,} forecasts, {scored:,} scored against the observed month"

@@ -194,7 +194,7 @@ def test_an_old_history_is_migrated_on_first_use_and_nothing_in_it_lost(uri):
     table = history.format_history(history.forecast_history(uri, location="alpha"), "table")
     header, old_line, *_ = table.splitlines()
     assert header.split()[6:10] == ["q10", "q50", "q90", "p_above_median"]
-    assert old_line.split()[5:7] == ["10.0", "9.0"]  # the old row: forecast, blank quantiles
+    assert old_line.split()[5:7] == ["10.000", "9.000"]  # the old row: forecast, blank quantiles
 
 
 def test_history_rows_keep_the_published_distribution_and_its_median():
