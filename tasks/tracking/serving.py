@@ -11,8 +11,9 @@ predictive distribution (`uncertainty.json`: a table of standardised quantiles b
 location's anomaly spread `scale`, its calendar months' `medians` and `base_rate`). A month's
 quantile at a level is the forecast plus `scale` times the table's standardised quantile there
 (linear between the table's levels); the chance of a warmer-than-median month is one minus the
-table's level at the median's standardised distance from the forecast. Models logged before the
-distribution was (no `uncertainty.json`) still forecast: their quantiles and chances are NaN.
+table's level at the median's standardised distance from the forecast. A model logged without
+`uncertainty.json` still forecasts: its quantiles and chances are NaN (models logged before
+distributions keep the copy of this file they were logged with, which answers the forecast only).
 
 MLflow copies this file into every logged model and runs it wherever the model is loaded, so it
 needs nothing but MLflow, Keras, NumPy and pandas: not tempcast itself.

@@ -1,6 +1,7 @@
 """The registered champion over REST: `mlflow models serve` (local environment) answers a request
 for the months after 6 given ones with the forecast, its ordered quantiles and the chance of a
-warmer-than-median month: the numbers the retrain published."""
+warmer-than-median month: the numbers the retrain published, and those that publishing reads
+from the registered version."""
 
 import json
 import os
@@ -10,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from flows.retrain import retrain_flow
+from tasks.data.locations import LocationSeries
 from tasks.model.uncertainty import QUANTILE_COLUMNS
+from tasks.publish.forecasts import registered_forecast
 from tests.support.mlflow_server import MLFLOW, QUIET, MlflowServer
 from tests.support.prefect_server import start_logged
 from tests.support.tiny import observations_file, tiny_settings
@@ -61,8 +64,10 @@ def test_a_served_champion_answers_with_its_distribution(tracking_store):
     out = tracking_store / "out"
     retrain_flow(settings=tiny_settings(data, out))
     published = pd.read_csv(out / "forecasts.csv")
-    recent = pd.read_csv(out / "monthly.csv", index_col="Location").loc["Alpha"].iloc[-6:]
-    known = pd.DataFrame({"month": recent.index, "value": recent.to_numpy()})
+    monthly = pd.read_csv(out / "monthly.csv", index_col="Location").loc["Alpha"]
+    known = pd.DataFrame({"month": monthly.index[-6:], "value": monthly.to_numpy()[-6:]})
+    series = LocationSeries("Alpha", monthly.to_numpy(float), list(monthly.index))
+    forecast, registered = registered_forecast(series, "1")  # as publishing reads a version
 
     server = ModelServer(
         tracking_store / "serving",
@@ -85,5 +90,8 @@ def test_a_served_champion_answers_with_its_distribution(tracking_store):
     np.testing.assert_array_equal(split["q50"], split["forecast"])
     assert split["p_above_median"].between(0, 1).all()
     assert split["month"].tolist() == published["month"].tolist()
+    np.testing.assert_allclose(split["forecast"], forecast, atol=1e-4)
+    for name, values in registered.columns().items():
+        np.testing.assert_allclose(split[name], values, atol=1e-4, err_msg=name)
     for name in ANSWER[1:]:  # what the retrain published from the fit, served by the registry
         np.testing.assert_allclose(split[name], published[name], atol=1e-3, err_msg=name)
