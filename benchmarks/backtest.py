@@ -113,7 +113,7 @@ def peer_forecasts(rows: pd.DataFrame, data: Path) -> pd.DataFrame:
     and location of the backtest, fit on the data prepared as of each origin."""
     ingested = ingest_observations.fn(data)
     frames = []
-    for as_of, origin_rows in rows.groupby("as_of"):
+    for as_of, origin_rows in rows.drop_duplicates(KEYS).groupby("as_of"):
         prepared = prepared_as_of(ingested, pd.Period(as_of, freq="M"))
         names = sorted(origin_rows["location"].unique())
         by_location = dict(tuple(origin_rows.groupby("location")))
@@ -127,9 +127,11 @@ def aligned(
 ) -> pd.DataFrame:
     """The rows with one forecaster's `columns` on the same (as_of, location, step); a row
     without a forecast (or with a missing value in one) is an error naming its origin and
-    location."""
+    location. The rows may repeat a key (two origins whose data end in the same month, as
+    the backfill forecasts an as_of without data from the month before): each row counts, as
+    the backfill's own scores count it."""
     own = forecasts.loc[forecasts["forecaster"] == forecaster, columns]
-    joined = rows.merge(own, on=KEYS, how="left", validate="one_to_one", indicator=True)
+    joined = rows.merge(own, on=KEYS, how="left", validate="many_to_one", indicator=True)
     added = [c for c in columns if c not in KEYS]
     missing = (joined["_merge"] == "left_only") | joined[added].isna().any(axis="columns")
     if missing.any():

@@ -81,6 +81,8 @@ def test_the_backtest_refuses_a_peer_without_a_forecast_for_a_row_of_the_model()
         aligned(rows, peers, "auto_ets", ["as_of", "location", "step", "point"])
     present = rows.assign(forecaster="auto_ets", point=1.0)
     assert len(aligned(rows, present, "auto_ets", ["as_of", "location", "step", "point"])) == 9
+    repeated = pd.concat([rows, rows.head(3)])  # two origins whose data end in the same month
+    assert len(aligned(repeated, present, "auto_ets", ["as_of", "location", "step", "point"])) == 12
     present.loc[7, "point"] = float("nan")  # a forecast without a value is missing too
     with pytest.raises(TempcastError, match=r"origin 2013-06, location Alpha, step 2 \(1 row"):
         aligned(rows, present, "auto_ets", ["as_of", "location", "step", "point"])
