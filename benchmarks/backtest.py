@@ -217,6 +217,7 @@ def score_rows(rows: pd.DataFrame, data: Path) -> dict:
         "origins": int(months["as_of"].nunique()),
         "locations": int(months["location"].nunique()),
         "months_scored": len(months),
+        "repeated_rows": int(rows.duplicated(KEYS).sum()),
         "peers_seconds": round(peer_seconds, 1),
         "qs99": QS99_NOTE,
         "forecasters": {name: forecaster_scores(frame) for name, frame in scored.items()},

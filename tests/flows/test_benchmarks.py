@@ -49,6 +49,7 @@ def test_backtest_benchmark_scores_every_forecaster_on_the_same_months(
     result = backtest(tmp_path / "run", "2013-05", "2013-06", options)
     assert (result["origins"], result["locations"], result["months_scored"]) == (2, 2, 24)
     assert result["backfill_seconds"] > 0 and result["backfill_seconds_before"] == 2880
+    assert result["repeated_rows"] == 0
     assert set(result["forecasters"]) == set(FORECASTERS)
     for name, groups in result["forecasters"].items():
         assert groups["overall"]["months"] == 24 and groups["steps_13_18"]["months"] == 0
