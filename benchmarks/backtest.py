@@ -98,14 +98,15 @@ def location_peers(series: LocationSeries, own: pd.DataFrame) -> list[pd.DataFra
         base_rate = step_values(own, "base_rate", horizon)
     keys = {"as_of": own["as_of"].iloc[0], "location": series.location}
     steps = np.arange(1, horizon + 1)
-    frames = [
-        pd.DataFrame(
-            {**keys, "step": steps, "forecaster": name, **distribution_columns(peer, medians)}
-        )
+    peers = {
+        name: distribution_columns(peer, medians)
         for name, peer in peer_distributions(series, horizon).items()
-    ]
-    outcome = {"median": medians, "base_rate": base_rate}
-    return [*frames, pd.DataFrame({**keys, "step": steps, "forecaster": "outcome", **outcome})]
+    }
+    names = list(peers)
+    stacked = {c: np.concatenate([peers[n][c] for n in names]) for c in peers[names[0]]}
+    forecasts = {"step": np.tile(steps, len(names)), "forecaster": np.repeat(names, horizon)}
+    outcome = {"step": steps, "forecaster": "outcome", "median": medians, "base_rate": base_rate}
+    return [pd.DataFrame({**keys, **forecasts, **stacked}), pd.DataFrame({**keys, **outcome})]
 
 
 def peer_forecasts(rows: pd.DataFrame, data: Path) -> pd.DataFrame:
