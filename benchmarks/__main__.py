@@ -25,6 +25,7 @@ def main() -> None:
     (RESULTS / "all.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(scale.format_table(results["scale"]["side_by_side"]))
+    print(backtest.format_table(results["backtest"]))
 
 
 main()
