@@ -1,7 +1,9 @@
 """What a retrain leaves in MLflow (runs, params, metric steps, tags, artifacts, datasets, logged
 models, registered versions, their tags and aliases) is what it left before tracking was made
 cheaper: retrain_inventory.json was written by tempcast before that change (issue 15), with
-tests.support.inventory.two_retrains."""
+tests.support.inventory.two_retrains, and written again when forecasts gained their
+distributions (issue 22: the probabilistic test and live metrics, the live-coverage tag, each
+model's uncertainty.json and its signature's quantile columns)."""
 
 import json
 import re
