@@ -272,18 +272,42 @@ def fetch_data(
         str | None,
         typer.Option("--sha256", help="The SHA-256 your copy must have.", show_default=False),
     ] = None,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="Only when no file is found where the other commands look ($TEMPCAST_DATA,"
+            " data/weatherAUS.csv, ../shared/data/weatherAUS.csv.gz): print the one found, else"
+            " fetch into data/weatherAUS.csv, as they would (`make data`).",
+        ),
+    ] = False,
 ) -> None:
-    """Download the observations (Kaggle's weatherAUS.csv) and check their SHA-256.
+    """Download the observations (Kaggle's weatherAUS.csv) and check their SHA-256; print where
+    the file is.
 
     From --url, else $TEMPCAST_DATA_URL, else the public copies of Kaggle's "Rain in Australia"
     file; a file that does not match its SHA-256 is never kept."""
     from tasks.data.fetch import FETCH_TARGET, data_sources
     from tasks.data.fetch import fetch_data as fetch
 
+    sources = data_sources(url, sha256)
+    if if_missing:
+        if to is not None:
+            raise TempcastError("--if-missing fetches into data/weatherAUS.csv: drop --to")
+        typer.echo(data_file_or_fetched(sources))
+        return
     target = to or FETCH_TARGET
     if target.is_dir():
         target = target / FETCH_TARGET.name
-    typer.echo(fetch(target, data_sources(url, sha256)))
+    typer.echo(fetch(target, sources))
+
+
+def data_file_or_fetched(sources: list) -> Path:
+    """The observations file where every command looks for it, checked to be usable; fetched
+    from `sources` into data/weatherAUS.csv when there is none (what `retrain` would do)."""
+    from tasks.data.ingest import check_data_file, resolve_data_path
+
+    return check_data_file(resolve_data_path(sources=sources))
 
 
 @app.command()
