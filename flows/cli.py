@@ -9,6 +9,7 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -134,23 +135,56 @@ def print_prepare_summary(report: dict, out: Path) -> None:
     typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
 
 
+def prefect_settings_files() -> list[Path]:
+    """The files from which Prefect could read an API URL besides the environment: the profiles
+    file, and prefect.toml, .env or pyproject.toml's [tool.prefect] in the working folder."""
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    candidates = {profiles: "", Path("prefect.toml"): "", Path(".env"): "PREFECT_"}
+    candidates[Path("pyproject.toml")] = "[tool.prefect"
+    return [
+        path
+        for path, marker in candidates.items()
+        if path.is_file() and marker in path.read_text(errors="replace")
+    ]
+
+
 def prefect_api_configured() -> bool:
     """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
-    profile); without one, a flow first starts a temporary Prefect server."""
+    profile); without one, a flow first starts a temporary Prefect server. Prefect itself (two to
+    three seconds to import) is asked only where one of its settings files exists."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if not prefect_settings_files() and not os.environ.get("PREFECT_PROFILE"):
+        return False
     from prefect.settings import get_current_settings
 
     return bool(get_current_settings().api.url)
 
 
+def console_progress() -> None:
+    """Show tempcast's progress lines (INFO and above) on the console, in Prefect's format,
+    where no Prefect handler does (steps run as plain functions, Prefect never imported)."""
+    logger = logging.getLogger("tempcast")
+    logger.setLevel(logging.INFO)
+    if "prefect" in sys.modules or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    line = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s"
+    handler.setFormatter(logging.Formatter(line, "%H:%M:%S"))
+    handler.addFilter(ExpectedErrorFilter())
+    logger.addHandler(handler)
+
+
 def run_steps(module: str, **parameters: object) -> object:
-    """Run a flow's steps as plain functions, in this process, with no Prefect API: its
-    `<module>_steps` chain, with tempcast's progress lines on the console."""
+    """Run a chain of steps (flows/steps.py: `<module>_steps`) as plain functions, in this
+    process, with no Prefect API (and without importing Prefect), with tempcast's progress lines
+    on the console."""
+    from flows import steps
     from tasks.calls import as_function
 
-    quiet_expected_errors()
-    logging.getLogger("tempcast").setLevel(logging.INFO)
-    steps = getattr(importlib.import_module(f"flows.{module}"), f"{module}_steps")
-    return steps(**parameters, call=as_function)
+    console_progress()
+    return getattr(steps, f"{module}_steps")(**parameters, call=as_function)
 
 
 @app.command()

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from schemas.observations import (
     REJECTION_REASONS,
@@ -25,6 +23,7 @@ from schemas.observations import (
     ParsedObservations,
     missing_flag,
 )
+from tasks.calls import step
 from tasks.data.fetch import FETCH_TARGET, Source, data_sources, fetch_data
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
@@ -280,7 +279,7 @@ def validate_observations(raw: pd.DataFrame, path: Path) -> IngestResult:
     )
 
 
-@task(name="ingest-observations", cache_policy=NO_CACHE)
+@step("ingest-observations")
 def ingest_observations(path: Path) -> IngestResult:
     """Read and validate one observations file, logging the reconciliation."""
     result = validate_observations(read_raw_observations(path), path)

@@ -18,7 +18,7 @@ STARTUP_NOISE = re.compile(
     r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
     re.MULTILINE,
 )
-HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib")
+HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib", "prefect")
 # runs the command line in this process, then names the heavy modules it imported
 PROBE = """
 import sys
