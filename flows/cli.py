@@ -6,6 +6,7 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 (the tracking store, the Prefect API) or locations that failed.
 """
 
+import functools
 import importlib
 import logging
 import os
@@ -91,12 +92,20 @@ def quiet_expected_errors() -> None:
                 handler.addFilter(ExpectedErrorFilter())
 
 
-def checked_settings(settings: RunSettings) -> RunSettings:
-    """The settings with the observations file found and its start checked, before any flow."""
+def checked_settings(
+    settings: RunSettings, known: Callable[[RunSettings], list[str]] | None = None
+) -> RunSettings:
+    """The settings with the observations file found and its start checked, before any flow;
+    with `known` (the names the data allows), the `--location` names checked too, so that a
+    mistake is one line before any Prefect API starts."""
     from tasks.data.ingest import check_data_file, resolve_data_path
+    from tasks.data.locations import choose_locations
 
     path = resolve_data_path(settings.data)
-    return settings.model_copy(update={"data": str(check_data_file(path))})
+    checked = settings.model_copy(update={"data": str(check_data_file(path))})
+    if known is not None:
+        choose_locations(known(checked), checked.locations)
+    return checked
 
 
 def run_flow(module: str, **parameters: object) -> object:
@@ -211,9 +220,11 @@ def prepare(settings: RunSettings) -> None:
 @run_settings_options()
 def train(settings: RunSettings, force: ForceOption = False) -> None:
     """Fit, evaluate, track and register a model per location."""
-    from tasks.publish.reports import format_table
+    from flows.steps import kept_locations
 
-    settings = checked_settings(settings)
+    settings = checked_settings(settings, kept_locations if settings.locations else None)
+    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+
     table = run_flow("train", settings=settings, force=force)
     typer.echo(format_table(table))
     typer.echo(f"Metrics in {settings.out or 'outputs'}/metrics.csv. {UI_HINT}")
@@ -223,9 +234,13 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
 @run_settings_options()
 def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption = False) -> None:
     """The monthly job: retrain, promote models that earn it, forecast the next months."""
-    from tasks.publish.reports import format_table
+    from flows.steps import kept_locations
 
-    settings = checked_settings(settings)
+    check = settings.locations or as_of
+    known = functools.partial(kept_locations, as_of=as_of, cut=True) if check else None
+    settings = checked_settings(settings, known)
+    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+
     result = run_flow("retrain", as_of=as_of, force=force, settings=settings)
     typer.echo(format_table(result.table))
     if result.as_of.stale:
@@ -272,9 +287,13 @@ def backfill(
     force: ForceOption = False,
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
-    from tasks.publish.reports import format_summary
+    from flows.steps import observed_locations
+    from tasks.backtest.scoring import expand_range
 
-    settings = checked_settings(settings)
+    expand_range(start, end)  # a range in the wrong order: one line, before anything starts
+    settings = checked_settings(settings, observed_locations if settings.locations else None)
+    from tasks.publish.reports import format_summary  # (Prefect: only once the command is checked)
+
     result = run_flow("backfill", start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
     out = settings.out or "outputs/backfill"

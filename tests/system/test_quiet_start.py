@@ -10,6 +10,7 @@ import sys
 from typer.testing import CliRunner
 
 from flows.cli import VERBOSE_VARIABLE, app
+from tests.support.cli_probe import imported, probed
 from tests.support.mlflow_server import tempcast_env
 from tests.support.tiny import TINY_OPTIONS, observations_file
 
@@ -18,16 +19,6 @@ STARTUP_NOISE = re.compile(
     r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
     re.MULTILINE,
 )
-HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib", "prefect")
-# runs the command line in this process, then names the heavy modules it imported
-PROBE = """
-import sys
-from flows.cli import app
-try:
-    app(sys.argv[1:], prog_name="tempcast")
-finally:
-    print("imported:", ",".join(m for m in {heavy!r} if m in sys.modules))
-"""
 
 
 def run(arguments: list[str], env: dict[str, str], timeout: int = 300) -> str:
@@ -51,14 +42,39 @@ def without_prefect_api() -> dict[str, str]:
 
 def test_commands_that_need_no_tensorflow_never_import_it(tmp_path):
     data = observations_file(tmp_path)
-    probe = ["-c", PROBE.format(heavy=HEAVY)]
     env = without_prefect_api()
     for command in (["--help"], ["retrain", "--help"], ["fetch-data", "--help"]):
-        assert "imported: \n" in run([*probe, *command], env), command
-    output = run([*probe, "prepare", "--data", str(data), "--out", str(tmp_path / "out")], env)
-    assert "imported: \n" in output
+        assert imported(run(probed(*command), env)) == [], command
+    output = run(probed("prepare", "--data", str(data), "--out", str(tmp_path / "out")), env)
+    assert imported(output) == []
     assert "Kept 2 locations x 60 months" in output and (tmp_path / "out" / "report.json").exists()
     assert "temporary server" not in output and "flow run" not in output.lower()
+
+
+UNKNOWN = "unknown location 'Atlantis'; valid locations: Alpha, Bravo"
+MISTAKES = {
+    ("train", "--location", "Atlantis"): UNKNOWN,
+    ("retrain", "--as-of", "2031-01"): "as_of 2031-01 is after the last complete month in the data",
+    ("backfill", "--from", "2013-05", "--to", "2013-01"): "backfill range is in the wrong order",
+    ("backfill", "--from", "2013-01", "--to", "2013-02", "--location", "Atlantis"): UNKNOWN,
+}
+
+
+def test_a_mistake_on_the_command_line_is_one_line_before_any_prefect_api_starts(tmp_path):
+    data = observations_file(tmp_path)
+    for command, message in MISTAKES.items():
+        done = subprocess.run(
+            [sys.executable, *probed(*command, "--data", str(data))],
+            cwd=tmp_path,
+            env=without_prefect_api(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = done.stderr.splitlines()
+        assert done.returncode == 2 and done.stdout == "", (command, done.stderr[-3000:])
+        assert len(lines) == 2 and lines[0].startswith(f"tempcast: error: {message}"), lines
+        assert imported(done.stderr) == [], "no Prefect (nor its API), no TensorFlow, no MLflow"
 
 
 def test_prepare_runs_as_a_flow_where_a_prefect_api_is_configured(tmp_path):
