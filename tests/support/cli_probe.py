@@ -1,5 +1,15 @@
-"""`tempcast ARGS` in a process of its own that names, in its last line on stderr, the heavy
-libraries it imported: commands that need none of them must not pay their start-up."""
+"""What a `tempcast` process shows and loads: the start-up lines of TensorFlow's native libraries
+(hidden unless asked for), and a probe that runs `tempcast ARGS` and names, in its last line on
+stderr, the heavy libraries it imported (commands that need none must not pay their start-up)."""
+
+import re
+
+STARTUP_NOISE = re.compile(
+    r"absl::InitializeLog|oneDNN custom operations|Could not find cuda drivers|cpu_feature_guard"
+    r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
+    re.MULTILINE,
+)
+
 
 HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib", "prefect")
 PROBE = f"""

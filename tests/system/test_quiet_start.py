@@ -3,22 +3,15 @@ for), progress lines a person can follow, `prepare` without a Prefect API as pla
 commands that need no TensorFlow never import it."""
 
 import os
-import re
 import subprocess
 import sys
 
 from typer.testing import CliRunner
 
 from flows.cli import VERBOSE_VARIABLE, app
-from tests.support.cli_probe import imported, probed
+from tests.support.cli_probe import STARTUP_NOISE, imported, probed
 from tests.support.mlflow_server import tempcast_env
-from tests.support.tiny import TINY_OPTIONS, observations_file
-
-STARTUP_NOISE = re.compile(
-    r"absl::InitializeLog|oneDNN custom operations|Could not find cuda drivers|cpu_feature_guard"
-    r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
-    re.MULTILINE,
-)
+from tests.support.tiny import observations_file
 
 
 def run(arguments: list[str], env: dict[str, str], timeout: int = 300) -> str:
@@ -83,18 +76,6 @@ def test_prepare_runs_as_a_flow_where_a_prefect_api_is_configured(tmp_path):
     output = run(["-m", "flows", "prepare", "--data", str(data), "--out", str(tmp_path)], env)
     assert "for flow 'prepare'" in output and "Finished in state Completed" in output
     assert "temporary server" not in output
-
-
-def test_training_prints_no_tensorflow_start_up_lines_and_shows_progress(tmp_path):
-    data = observations_file(tmp_path)
-    env = tempcast_env(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    env.pop("TF_CPP_MIN_LOG_LEVEL")  # as a user's shell has it
-    command = ["-m", "flows", "train", "--data", str(data), "--out", str(tmp_path / "out")]
-    output = run([*command, *TINY_OPTIONS], env)
-    assert not STARTUP_NOISE.search(output), STARTUP_NOISE.search(output)
-    assert "tracking: 2 of 2 locations done" in output
-    assert "2 of 2 locations trained and tracked" in output
-    assert "Downloading artifacts" not in output
 
 
 def test_verbose_shows_the_start_up_lines_that_are_hidden(monkeypatch):
