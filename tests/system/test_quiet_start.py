@@ -91,6 +91,8 @@ def test_startup_benchmark_times_every_quick_command(tmp_path):
     from benchmarks.startup import run as benchmark
 
     result = benchmark(repeats=1, data=observations_file(tmp_path))
-    for name in ("prepare", "prepare_as_flow_temporary_api", "help", "retrain_help"):
-        assert result[f"{name}_best_s"] > 0 and result[f"{name}_median_s"] > 0
-    assert result["import_retrain_flow_best_s"] > 0
+    names = ("prepare", "prepare_as_flow_temporary_api", "forecasts", "forecasts_one_location")
+    names += ("help", "retrain_help", "unknown_location", "import_retrain_flow")
+    for name in names:
+        assert result[f"{name}_best_s"] > 0 and result[f"{name}_median_s"] > 0, name
+    assert result["forecasts_stored"] == 44 * 12 * 18
