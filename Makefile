@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
 
-.PHONY: install run test lint format ui bench lock clean
+.PHONY: install data run test lint format ui bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1; first, the 
 	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
 		--host 127.0.0.1 --port $(UI_PORT) --workers 1
 
-test: install lint  ## lint, then the whole test suite
+data: install  ## the observations file: found where tempcast looks, else fetched and checked
+	$(BIN)/tempcast fetch-data --if-missing
+
+test: install data lint  ## the data file (fetched only when missing), lint, then the whole suite
 	$(BIN)/pytest
 
 lint: install  ## ruff lint and format check

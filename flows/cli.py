@@ -6,9 +6,11 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 (the tracking store, the Prefect API) or locations that failed.
 """
 
+import functools
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -90,12 +92,20 @@ def quiet_expected_errors() -> None:
                 handler.addFilter(ExpectedErrorFilter())
 
 
-def checked_settings(settings: RunSettings) -> RunSettings:
-    """The settings with the observations file found and its start checked, before any flow."""
+def checked_settings(
+    settings: RunSettings, known: Callable[[RunSettings], list[str]] | None = None
+) -> RunSettings:
+    """The settings with the observations file found and its start checked, before any flow;
+    with `known` (the names the data allows), the `--location` names checked too, so that a
+    mistake is one line before any Prefect API starts."""
     from tasks.data.ingest import check_data_file, resolve_data_path
+    from tasks.data.locations import choose_locations
 
     path = resolve_data_path(settings.data)
-    return settings.model_copy(update={"data": str(check_data_file(path))})
+    checked = settings.model_copy(update={"data": str(check_data_file(path))})
+    if known is not None:
+        choose_locations(known(checked), checked.locations)
+    return checked
 
 
 def run_flow(module: str, **parameters: object) -> object:
@@ -134,23 +144,56 @@ def print_prepare_summary(report: dict, out: Path) -> None:
     typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
 
 
+def prefect_settings_files() -> list[Path]:
+    """The files from which Prefect could read an API URL besides the environment: the profiles
+    file, and prefect.toml, .env or pyproject.toml's [tool.prefect] in the working folder."""
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    candidates = {profiles: "", Path("prefect.toml"): "", Path(".env"): "PREFECT_"}
+    candidates[Path("pyproject.toml")] = "[tool.prefect"
+    return [
+        path
+        for path, marker in candidates.items()
+        if path.is_file() and marker in path.read_text(errors="replace")
+    ]
+
+
 def prefect_api_configured() -> bool:
     """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
-    profile); without one, a flow first starts a temporary Prefect server."""
+    profile); without one, a flow first starts a temporary Prefect server. Prefect itself (two to
+    three seconds to import) is asked only where one of its settings files exists."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if not prefect_settings_files() and not os.environ.get("PREFECT_PROFILE"):
+        return False
     from prefect.settings import get_current_settings
 
     return bool(get_current_settings().api.url)
 
 
+def console_progress() -> None:
+    """Show tempcast's progress lines (INFO and above) on the console, in Prefect's format,
+    where no Prefect handler does (steps run as plain functions, Prefect never imported)."""
+    logger = logging.getLogger("tempcast")
+    logger.setLevel(logging.INFO)
+    if "prefect" in sys.modules or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    line = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s"
+    handler.setFormatter(logging.Formatter(line, "%H:%M:%S"))
+    handler.addFilter(ExpectedErrorFilter())
+    logger.addHandler(handler)
+
+
 def run_steps(module: str, **parameters: object) -> object:
-    """Run a flow's steps as plain functions, in this process, with no Prefect API: its
-    `<module>_steps` chain, with tempcast's progress lines on the console."""
+    """Run a chain of steps (flows/steps.py: `<module>_steps`) as plain functions, in this
+    process, with no Prefect API (and without importing Prefect), with tempcast's progress lines
+    on the console."""
+    from flows import steps
     from tasks.calls import as_function
 
-    quiet_expected_errors()
-    logging.getLogger("tempcast").setLevel(logging.INFO)
-    steps = getattr(importlib.import_module(f"flows.{module}"), f"{module}_steps")
-    return steps(**parameters, call=as_function)
+    console_progress()
+    return getattr(steps, f"{module}_steps")(**parameters, call=as_function)
 
 
 @app.command()
@@ -177,9 +220,11 @@ def prepare(settings: RunSettings) -> None:
 @run_settings_options()
 def train(settings: RunSettings, force: ForceOption = False) -> None:
     """Fit, evaluate, track and register a model per location."""
-    from tasks.publish.reports import format_table
+    from flows.steps import kept_locations
 
-    settings = checked_settings(settings)
+    settings = checked_settings(settings, kept_locations if settings.locations else None)
+    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+
     table = run_flow("train", settings=settings, force=force)
     typer.echo(format_table(table))
     typer.echo(f"Metrics in {settings.out or 'outputs'}/metrics.csv. {UI_HINT}")
@@ -189,9 +234,13 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
 @run_settings_options()
 def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption = False) -> None:
     """The monthly job: retrain, promote models that earn it, forecast the next months."""
-    from tasks.publish.reports import format_table
+    from flows.steps import kept_locations
 
-    settings = checked_settings(settings)
+    check = settings.locations or as_of
+    known = functools.partial(kept_locations, as_of=as_of, cut=True) if check else None
+    settings = checked_settings(settings, known)
+    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+
     result = run_flow("retrain", as_of=as_of, force=force, settings=settings)
     typer.echo(format_table(result.table))
     if result.as_of.stale:
@@ -239,9 +288,13 @@ def backfill(
     force: ForceOption = False,
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
-    from tasks.publish.reports import format_summary
+    from flows.steps import observed_locations
+    from tasks.backtest.scoring import expand_range
 
-    settings = checked_settings(settings)
+    expand_range(start, end)  # a range in the wrong order: one line, before anything starts
+    settings = checked_settings(settings, observed_locations if settings.locations else None)
+    from tasks.publish.reports import format_summary  # (Prefect: only once the command is checked)
+
     result = run_flow("backfill", start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
     out = settings.out or "outputs/backfill"
@@ -273,18 +326,42 @@ def fetch_data(
         str | None,
         typer.Option("--sha256", help="The SHA-256 your copy must have.", show_default=False),
     ] = None,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing",
+            help="Only when no file is found where the other commands look ($TEMPCAST_DATA,"
+            " data/weatherAUS.csv, ../shared/data/weatherAUS.csv.gz): print the one found, else"
+            " fetch into data/weatherAUS.csv, as they would (`make data`).",
+        ),
+    ] = False,
 ) -> None:
-    """Download the observations (Kaggle's weatherAUS.csv) and check their SHA-256.
+    """Download the observations (Kaggle's weatherAUS.csv) and check their SHA-256; print where
+    the file is.
 
     From --url, else $TEMPCAST_DATA_URL, else the public copies of Kaggle's "Rain in Australia"
     file; a file that does not match its SHA-256 is never kept."""
     from tasks.data.fetch import FETCH_TARGET, data_sources
     from tasks.data.fetch import fetch_data as fetch
 
+    sources = data_sources(url, sha256)
+    if if_missing:
+        if to is not None:
+            raise TempcastError("--if-missing fetches into data/weatherAUS.csv: drop --to")
+        typer.echo(data_file_or_fetched(sources))
+        return
     target = to or FETCH_TARGET
     if target.is_dir():
         target = target / FETCH_TARGET.name
-    typer.echo(fetch(target, data_sources(url, sha256)))
+    typer.echo(fetch(target, sources))
+
+
+def data_file_or_fetched(sources: list) -> Path:
+    """The observations file where every command looks for it, checked to be usable; fetched
+    from `sources` into data/weatherAUS.csv when there is none (what `retrain` would do)."""
+    from tasks.data.ingest import check_data_file, resolve_data_path
+
+    return check_data_file(resolve_data_path(sources=sources))
 
 
 @app.command()

@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from schemas.monthly import CompleteTemperatures
+from tasks.calls import step
 from tasks.errors import TempcastError
 
 
@@ -23,7 +22,7 @@ class Imputed:
         return int(self.mask.to_numpy().sum())
 
 
-@task(name="impute-gaps", cache_policy=NO_CACHE)
+@step("impute-gaps")
 def impute_gaps(table: pd.DataFrame) -> Imputed:
     """Interpolate interior gaps linearly along the months.
 

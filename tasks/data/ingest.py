@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from schemas.observations import (
     REJECTION_REASONS,
@@ -25,7 +23,8 @@ from schemas.observations import (
     ParsedObservations,
     missing_flag,
 )
-from tasks.data.fetch import FETCH_TARGET, data_sources, fetch_data
+from tasks.calls import step
+from tasks.data.fetch import FETCH_TARGET, Source, data_sources, fetch_data
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
 
@@ -75,12 +74,13 @@ class IngestResult:
         return {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()}
 
 
-def resolve_data_path(explicit: str | Path | None = None, fetch: bool = True) -> Path:
-    """Find the observations file: `--data`, then $TEMPCAST_DATA, then the default places, else
-    (with `fetch`) download it into `data/weatherAUS.csv` under the working directory.
+def found_data_path(explicit: str | Path | None = None) -> Path | None:
+    """Where the observations file is, without fetching: `--data`, then $TEMPCAST_DATA, then the
+    first default place that has a file; None when no default place has one.
 
-    An explicit path or variable is used as given (a wrong one is an error, never silently
-    replaced); the defaults are looked up relative to the working directory, then the project.
+    An explicit path or variable is returned as given (a wrong one is an error later, never
+    silently replaced); the defaults are looked up relative to the working directory, then the
+    project.
     """
     if explicit:  # a path, or a non-empty string (an empty option means "not given")
         return Path(explicit)
@@ -90,13 +90,28 @@ def resolve_data_path(explicit: str | Path | None = None, fetch: bool = True) ->
         for candidate in DEFAULT_DATA_PATHS:
             if (base / candidate).is_file():
                 return (base / candidate).resolve()
+    return None
+
+
+def resolve_data_path(
+    explicit: str | Path | None = None, fetch: bool = True, sources: list[Source] | None = None
+) -> Path:
+    """Find the observations file (found_data_path), else (with `fetch`) download it into
+    `data/weatherAUS.csv` under the working directory from `sources` (default: data_sources()).
+
+    When nothing is found and nothing can be fetched, the TempcastError names the places looked
+    at and every copy tried, in one line.
+    """
+    found = found_data_path(explicit)
+    if found is not None:
+        return found
     looked = f"looked for {', '.join(str(p) for p in DEFAULT_DATA_PATHS)}"
     if not fetch:
         raise TempcastError(
             f"no data file found: pass --data PATH or set {DATA_ENV_VARIABLE} ({looked})"
         )
     try:
-        return fetch_data(Path.cwd() / FETCH_TARGET, data_sources()).resolve()
+        return fetch_data(Path.cwd() / FETCH_TARGET, sources or data_sources()).resolve()
     except TempcastError as error:
         raise TempcastError(f"no data file found ({looked}) and {error}") from None
 
@@ -264,7 +279,7 @@ def validate_observations(raw: pd.DataFrame, path: Path) -> IngestResult:
     )
 
 
-@task(name="ingest-observations", cache_policy=NO_CACHE)
+@step("ingest-observations")
 def ingest_observations(path: Path) -> IngestResult:
     """Read and validate one observations file, logging the reconciliation."""
     result = validate_observations(read_raw_observations(path), path)

@@ -4,10 +4,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from schemas.monthly import MonthlyTemperatures
+from tasks.calls import step
 from tasks.data.months import month_labels
 from tasks.errors import TempcastError
 
@@ -27,7 +26,7 @@ def cut_observations(observations: pd.DataFrame, as_of: pd.Period | None) -> pd.
     return observations[observations["Date"] <= as_of.end_time]
 
 
-@task(name="build-monthly-table", cache_policy=NO_CACHE)
+@step("build-monthly-table")
 def build_monthly_table(observations: pd.DataFrame, as_of: pd.Period | None = None) -> MonthlyTable:
     """MedTemp = midpoint of MinTemp and MaxTemp, averaged per location and calendar month, over
     the observations dated on or before the end of `as_of` (all when None).

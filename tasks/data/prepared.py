@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from tasks.calls import Call, as_task
+from tasks.calls import Call, as_task, step
 from tasks.data.impute import Imputed, impute_gaps
 from tasks.data.ingest import IngestResult
 from tasks.data.monthly import build_monthly_table
@@ -110,7 +108,7 @@ def prepare_data(
     )
 
 
-@task(name="write-prepared-data", cache_policy=NO_CACHE)
+@step("write-prepared-data")
 def write_prepared(prepared: Prepared, out: Path) -> dict[str, Path]:
     """Write monthly.csv, imputed.csv, rejects.csv, report.json and monthly.html into `out`."""
     ensure_folder(out)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
+from tasks.calls import step
 from tasks.data.monthly import MonthlyTable
 from tasks.data.months import describe_months, last_complete_month
 from tasks.data.rules import SelectionMethod, SelectionRules
@@ -139,7 +138,7 @@ def select_auto(monthly: MonthlyTable, last_date: pd.Timestamp, rules: Selection
     return Selection(table, locations_dropped, dict(sorted(months_dropped.items())))
 
 
-@task(name="select-locations-and-months", cache_policy=NO_CACHE)
+@step("select-locations-and-months")
 def select_data(
     monthly: MonthlyTable,
     method: SelectionMethod,

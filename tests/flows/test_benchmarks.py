@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.speed import compare
+from tests.support.cli_probe import STARTUP_NOISE
 from tests.support.tiny import TINY_OPTIONS, observations_file
 
 
@@ -22,7 +23,10 @@ def test_prepare_benchmark_runs_on_the_real_file(real_data):
     assert result["prepare_best_s"] > 0 and result["ingest_validate_best_s"] > 0
 
 
-def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path, session_prefect_api):
+def test_speed_benchmark_compares_both_recipes_on_tiny_data(
+    tmp_path, session_prefect_api, monkeypatch
+):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")  # as a user's shell has it
     common = tiny_options(tmp_path, ("Alpha", "Bravo", "Charlie"))
     result = compare(tmp_path / "runs", ["Alpha", "Bravo"], common, ["--epochs", "1"])
     assert result["locations"] == 3
@@ -38,6 +42,13 @@ def test_speed_benchmark_compares_both_recipes_on_tiny_data(tmp_path, session_pr
             "baseline_climatology_mae",
             "baseline_seasonal_naive_mae",
         }
+    # its commands are real `tempcast` processes: quiet start-up, progress a person can follow
+    for command, locations in (("default", 3), ("article", 2)):
+        output = (tmp_path / "runs" / command / "command.log").read_text()
+        assert not STARTUP_NOISE.search(output), STARTUP_NOISE.search(output)
+        assert f"tracking: {locations} of {locations} locations done" in output
+        assert f"{locations} of {locations} locations trained and tracked" in output
+        assert "Downloading artifacts" not in output
 
 
 def test_backtest_benchmark_scores_every_forecaster_on_the_same_months(

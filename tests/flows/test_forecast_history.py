@@ -10,20 +10,9 @@ import pytest
 
 from flows.retrain import retrain_flow
 from tasks.publish.history import DEFAULT_URI, read_forecasts
+from tests.support.cli_probe import imported, probed
 from tests.support.history import AS_OFS, check_three_retrains, three_retrains
 from tests.support.tiny import tiny_settings
-
-# `tempcast ARGS`, then the heavy modules it imported, on stderr
-LIGHT_CLI = """
-import sys
-from flows.cli import main
-sys.argv[0] = "tempcast"
-try:
-    main()
-finally:
-    heavy = ("tensorflow", "keras", "prefect", "mlflow")
-    print("imported:", [name for name in heavy if name in sys.modules], file=sys.stderr)
-"""
 
 
 def test_retrains_record_their_forecasts_and_score_them_once_their_months_arrive(tracking_store):
@@ -40,14 +29,14 @@ def test_retrains_record_their_forecasts_and_score_them_once_their_months_arrive
     assert again.live.worse() == results[2].live.worse()
 
     shown = subprocess.run(
-        [sys.executable, "-c", LIGHT_CLI, "forecasts", "--location", "alpha", "--format", "json"],
+        [sys.executable, *probed("forecasts", "--location", "alpha", "--format", "json")],
         cwd=tracking_store,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert shown.returncode == 0, shown.stderr
-    assert "imported: []" in shown.stderr
+    assert imported(shown.stderr) == []
     records = json.loads(shown.stdout)
     assert len(records) == 3 * 6 and {r["location"] for r in records} == {"Alpha"}
     scored = [r for r in records if r["actual"] is not None]

@@ -1,6 +1,7 @@
-"""Crashes and bad disks: a retrain or a backfill killed with SIGKILL at any point completes when
-the same command is started again, and an unusable output folder or a full disk fails in one
-clear line without leaving a partial file or a stray MLflow run."""
+"""Crashes and bad disks: a retrain or a backfill killed with SIGKILL at any point (a retrain three
+times over: anywhere, between an alias and its decision, after its forecast history's write)
+completes when the same command is started again, and an unusable output folder or a full disk
+fails in one clear line without leaving a partial file or a stray MLflow run."""
 
 import errno
 import os
@@ -176,9 +177,11 @@ def start_again_to_completion(
     return result, runs
 
 
-def test_a_retrain_killed_twice_completes_on_the_third_start(workspace):
+def test_a_retrain_killed_three_times_completes_on_the_fourth_start(workspace):
     args = ("retrain", "--as-of", "2013-12", "--out", "out")
     client = MlflowClient(store(workspace))
+    history = f"sqlite:///{workspace / 'forecasts.db'}"
+    key = ["location", "as_of", "model_version", "month"]
 
     # 1. at an arbitrary point: as soon as one location's run has finished
     kill_when(workspace, tempcast(workspace, *args), lambda: finished_units(workspace, "retrain"))
@@ -197,13 +200,23 @@ def test_a_retrain_killed_twice_completes_on_the_third_start(workspace):
     assert unrecorded, "the kill did not land between the alias and the decision"
     second = statuses(runs_of(client, "retrain"))
 
-    # 3. the same command again
+    # 3. once the forecast history's transaction has committed, before the end of the retrain
+    killed = run(workspace, tempcast(workspace, *args, code=KILLED_AFTER_HISTORY))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    written = read_forecasts(history)
+    assert len(written) == 2 * 6 and not written.duplicated(key).any()
+    parents = runs_of(client, "retrain-parent")
+    assert [parent.info.status for parent in parents] == ["RUNNING"]  # it never reached the end
+
+    # 4. the same command again
+    # (repeating a finished retrain adds no row either: tests/flows/test_forecast_history.py)
     _, runs = start_again_to_completion(workspace, client, args, "retrain", units=2)
     assert_registry_consistent(client)
     parents = runs_of(client, "retrain-parent")
     assert [parent.info.status for parent in parents] == ["FINISHED"]
     forecasts = pd.read_csv(workspace / "out" / "forecasts.csv")
     assert sorted(forecasts["location"].unique()) == ["Alpha", "Bravo"]
+    pd.testing.assert_frame_equal(read_forecasts(history), written)  # the first write, untouched
     versions = {
         model.name: len(client.search_model_versions(f"name = '{model.name}'"))
         for model in client.search_registered_models()
@@ -322,25 +335,3 @@ def test_a_full_disk_leaves_no_partial_file_and_says_so(workspace, monkeypatch):
     assert [path.name for path in (workspace / "out").iterdir() if ".tmp" in path.name] == []
     client = MlflowClient(store(workspace))
     assert_one_finished_run_per_unit(runs_of(client, "retrain"), units=2)
-
-
-def test_a_retrain_killed_after_its_history_write_then_started_again_keeps_one_row_per_forecast(
-    workspace,
-):
-    args = ("retrain", "--as-of", "2013-12", "--out", "out")
-    client = MlflowClient(store(workspace))
-    history = f"sqlite:///{workspace / 'forecasts.db'}"
-    key = ["location", "as_of", "model_version", "month"]
-
-    killed = run(workspace, tempcast(workspace, *args, code=KILLED_AFTER_HISTORY))
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    written = read_forecasts(history)
-    assert len(written) == 2 * 6 and not written.duplicated(key).any()
-    parents = runs_of(client, "retrain-parent")
-    assert [parent.info.status for parent in parents] == ["RUNNING"]  # it never reached the end
-
-    # (repeating a finished retrain adds no row either: tests/flows/test_forecast_history.py)
-    start_again_to_completion(workspace, client, args, "retrain", units=2)
-    stored = read_forecasts(history)
-    pd.testing.assert_frame_equal(stored, written)  # the first write, untouched
-    assert [parent.info.status for parent in runs_of(client, "retrain-parent")] == ["FINISHED"]

@@ -3,31 +3,15 @@ for), progress lines a person can follow, `prepare` without a Prefect API as pla
 commands that need no TensorFlow never import it."""
 
 import os
-import re
 import subprocess
 import sys
 
 from typer.testing import CliRunner
 
 from flows.cli import VERBOSE_VARIABLE, app
+from tests.support.cli_probe import STARTUP_NOISE, imported, probed
 from tests.support.mlflow_server import tempcast_env
-from tests.support.tiny import TINY_OPTIONS, observations_file
-
-STARTUP_NOISE = re.compile(
-    r"absl::InitializeLog|oneDNN custom operations|Could not find cuda drivers|cpu_feature_guard"
-    r"|^[IWE]\d{4} \d\d:\d\d:\d+\.\d+",
-    re.MULTILINE,
-)
-HEAVY = ("tensorflow", "keras", "mlflow", "matplotlib")
-# runs the command line in this process, then names the heavy modules it imported
-PROBE = """
-import sys
-from flows.cli import app
-try:
-    app(sys.argv[1:], prog_name="tempcast")
-finally:
-    print("imported:", ",".join(m for m in {heavy!r} if m in sys.modules))
-"""
+from tests.support.tiny import observations_file
 
 
 def run(arguments: list[str], env: dict[str, str], timeout: int = 300) -> str:
@@ -51,14 +35,39 @@ def without_prefect_api() -> dict[str, str]:
 
 def test_commands_that_need_no_tensorflow_never_import_it(tmp_path):
     data = observations_file(tmp_path)
-    probe = ["-c", PROBE.format(heavy=HEAVY)]
     env = without_prefect_api()
     for command in (["--help"], ["retrain", "--help"], ["fetch-data", "--help"]):
-        assert "imported: \n" in run([*probe, *command], env), command
-    output = run([*probe, "prepare", "--data", str(data), "--out", str(tmp_path / "out")], env)
-    assert "imported: \n" in output
+        assert imported(run(probed(*command), env)) == [], command
+    output = run(probed("prepare", "--data", str(data), "--out", str(tmp_path / "out")), env)
+    assert imported(output) == []
     assert "Kept 2 locations x 60 months" in output and (tmp_path / "out" / "report.json").exists()
     assert "temporary server" not in output and "flow run" not in output.lower()
+
+
+UNKNOWN = "unknown location 'Atlantis'; valid locations: Alpha, Bravo"
+MISTAKES = {
+    ("train", "--location", "Atlantis"): UNKNOWN,
+    ("retrain", "--as-of", "2031-01"): "as_of 2031-01 is after the last complete month in the data",
+    ("backfill", "--from", "2013-05", "--to", "2013-01"): "backfill range is in the wrong order",
+    ("backfill", "--from", "2013-01", "--to", "2013-02", "--location", "Atlantis"): UNKNOWN,
+}
+
+
+def test_a_mistake_on_the_command_line_is_one_line_before_any_prefect_api_starts(tmp_path):
+    data = observations_file(tmp_path)
+    for command, message in MISTAKES.items():
+        done = subprocess.run(
+            [sys.executable, *probed(*command, "--data", str(data))],
+            cwd=tmp_path,
+            env=without_prefect_api(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = done.stderr.splitlines()
+        assert done.returncode == 2 and done.stdout == "", (command, done.stderr[-3000:])
+        assert len(lines) == 2 and lines[0].startswith(f"tempcast: error: {message}"), lines
+        assert imported(done.stderr) == [], "no Prefect (nor its API), no TensorFlow, no MLflow"
 
 
 def test_prepare_runs_as_a_flow_where_a_prefect_api_is_configured(tmp_path):
@@ -67,18 +76,6 @@ def test_prepare_runs_as_a_flow_where_a_prefect_api_is_configured(tmp_path):
     output = run(["-m", "flows", "prepare", "--data", str(data), "--out", str(tmp_path)], env)
     assert "for flow 'prepare'" in output and "Finished in state Completed" in output
     assert "temporary server" not in output
-
-
-def test_training_prints_no_tensorflow_start_up_lines_and_shows_progress(tmp_path):
-    data = observations_file(tmp_path)
-    env = tempcast_env(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    env.pop("TF_CPP_MIN_LOG_LEVEL")  # as a user's shell has it
-    command = ["-m", "flows", "train", "--data", str(data), "--out", str(tmp_path / "out")]
-    output = run([*command, *TINY_OPTIONS], env)
-    assert not STARTUP_NOISE.search(output), STARTUP_NOISE.search(output)
-    assert "tracking: 2 of 2 locations done" in output
-    assert "2 of 2 locations trained and tracked" in output
-    assert "Downloading artifacts" not in output
 
 
 def test_verbose_shows_the_start_up_lines_that_are_hidden(monkeypatch):
@@ -94,6 +91,8 @@ def test_startup_benchmark_times_every_quick_command(tmp_path):
     from benchmarks.startup import run as benchmark
 
     result = benchmark(repeats=1, data=observations_file(tmp_path))
-    for name in ("prepare", "prepare_as_flow_temporary_api", "help", "retrain_help"):
-        assert result[f"{name}_best_s"] > 0 and result[f"{name}_median_s"] > 0
-    assert result["import_retrain_flow_best_s"] > 0
+    names = ("prepare", "prepare_as_flow_temporary_api", "forecasts", "forecasts_one_location")
+    names += ("help", "retrain_help", "unknown_location", "import_retrain_flow")
+    for name in names:
+        assert result[f"{name}_best_s"] > 0 and result[f"{name}_median_s"] > 0, name
+    assert result["forecasts_stored"] == 44 * 12 * 18
