@@ -63,7 +63,7 @@ def backtest_rows(
     as_of: str,
     forecast: np.ndarray,
     truth: pd.DataFrame,
-    spread: Distribution,
+    predictive: Distribution,
 ) -> pd.DataFrame:
     """One row per forecast month after the series' last month: the actual value where
     observed, the forecast, both baselines from the same history, the absolute error, the
@@ -90,10 +90,7 @@ def backtest_rows(
             "baseline_climatology": climatology,
             "baseline_seasonal_naive": seasonal_naive,
             "abs_error": np.abs(forecast - actual),
-            **spread.columns(),
-            "median": spread.medians,
-            "above_median": np.where(np.isnan(actual), np.nan, actual > spread.medians),
-            "base_rate": spread.base_rate,
+            **predictive.beside(actual),
         },
         columns=BACKTEST_COLUMNS,
     )

@@ -108,8 +108,9 @@ def evaluate_group(fit: GroupFit, series: list[LocationSeries]) -> dict[str, Eva
             "baseline_seasonal_naive_mae": error_metrics(actual, seasonal_naive)["mae"],
             "skill_vs_climatology": skill(test["mae"], climatology_mae),
         }
-        spread = fit.distribution(s, np.asarray(forecast, dtype=np.float64))
-        scored = spread_table(spread, actual)
+        predictive = fit.distribution(s, np.asarray(forecast, dtype=np.float64))
+        scored = pd.DataFrame({"actual": actual, **predictive.beside(actual)})
+        scored = scored[np.isfinite(actual)]
         metrics |= {f"test_{name}": value for name, value in probabilistic_scores(scored).items()}
         evaluations[s.location] = Evaluation(
             location=s.location,
@@ -119,19 +120,6 @@ def evaluate_group(fit: GroupFit, series: list[LocationSeries]) -> dict[str, Eva
             climatology=climatology,
             seasonal_naive=seasonal_naive,
             metrics=metrics,
-            distribution=spread,
+            distribution=predictive,
         )
     return evaluations
-
-
-def spread_table(spread: Distribution, actual: np.ndarray) -> pd.DataFrame:
-    """The observed forecast months of a distribution, ready to score (tasks.model.scores)."""
-    frame = pd.DataFrame(
-        {
-            "actual": actual,
-            **spread.columns(),
-            "above_median": (actual > spread.medians).astype(float),
-            "base_rate": spread.base_rate,
-        }
-    )
-    return frame[np.isfinite(actual)]

@@ -89,6 +89,18 @@ class Distribution:
         named = dict(zip(QUANTILE_COLUMNS, self.quantiles.T, strict=True))
         return {**named, "p_above_median": self.p_above_median}
 
+    def beside(self, actual: np.ndarray) -> dict[str, np.ndarray | float]:
+        """The columns, the calendar `median` each chance refers to, whether the month was
+        warmer (`above_median`: 1 or 0, NaN where not observed) and climatology's chance
+        (`base_rate`): what tasks.model.scores needs beside the actual values."""
+        above = np.where(np.isnan(actual), np.nan, actual > self.medians)
+        return {
+            **self.columns(),
+            "median": self.medians,
+            "above_median": above,
+            "base_rate": self.base_rate,
+        }
+
 
 def calibration_scores(
     known: list[LocationSeries], horizon: int, harmonics: int, spreads: list[float]
