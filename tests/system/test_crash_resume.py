@@ -49,6 +49,22 @@ from flows.cli import main
 main()
 """
 
+# `tempcast` that kills itself (SIGKILL) as it takes its first promotion lock: its units are
+# tracked, no promotion is decided. (Killing it from outside once a unit's run has finished
+# raced the promotions of a tiny retrain, which can all be recorded within the poll.)
+KILLED_BEFORE_PROMOTION = """
+import os, signal, sys
+import tasks.pipeline.promotion as promotion
+
+def promotion_lock(location):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+promotion.promotion_lock = promotion_lock
+sys.argv[0] = "tempcast"
+from flows.cli import main
+main()
+"""
+
 # `tempcast` that kills itself (SIGKILL) as soon as the forecast history's transaction has
 # committed: between the database write and the end of the retrain
 KILLED_AFTER_HISTORY = """
@@ -183,10 +199,12 @@ def test_a_retrain_killed_three_times_completes_on_the_fourth_start(workspace):
     history = f"sqlite:///{workspace / 'forecasts.db'}"
     key = ["location", "as_of", "model_version", "month"]
 
-    # 1. at an arbitrary point: as soon as one location's run has finished
-    kill_when(workspace, tempcast(workspace, *args), lambda: finished_units(workspace, "retrain"))
+    # 1. once its units are tracked, before any promotion is decided
+    killed = run(workspace, tempcast(workspace, *args, code=KILLED_BEFORE_PROMOTION))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     first = statuses(runs_of(client, "retrain"))
     assert first.get("FINISHED", 0) >= 1
+    assert not any(model.aliases for model in client.search_registered_models())
 
     # 2. in the narrowest window: a promotion moved the aliases, its decision is not recorded
     killed = run(workspace, tempcast(workspace, *args, code=KILLED_AT_DECISION))
