@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
 
-.PHONY: install data run test lint format ui bench lock clean
+.PHONY: install data run test lint format ui bench docs lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,11 @@ format: install  ## apply ruff's fixes and formatting
 bench: install  ## timing and accuracy comparisons (long)
 	$(BIN)/python -m benchmarks
 
+docs: install  ## the docs site into site/, failing on any warning (its CLI reference from the app)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lock: install  ## re-pin every dependency into requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site
