@@ -18,9 +18,9 @@ install: $(STAMP)  ## create .venv with the project and its dev extra
 run: install  ## the main job on the embedded defaults: retrain every location, forecast
 	$(BIN)/tempcast retrain --all
 
-ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1; first, the URL of the runs
+ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1 (without MLflow's GenAI job runners); first, the URL of the runs
 	-@$(BIN)/python -c 'from tasks.tracking.store import runs_page; print(runs_page("http://127.0.0.1:$(UI_PORT)"))'
-	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
 		--host 127.0.0.1 --port $(UI_PORT) --workers 1
 
 data: install  ## the observations file: found where tempcast looks, else fetched and checked
