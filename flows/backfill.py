@@ -17,10 +17,12 @@ from tasks.backtest.origins import (
     publish_backtest,
     wait_for_origins,
 )
-from tasks.backtest.scoring import expand_range, overall, truth_table
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.locations import choose_locations
+from tasks.data.monthly import truth_table
+from tasks.data.months import expand_range
 from tasks.data.prepared import table_digest
+from tasks.model.backtests import overall
 from tasks.model.fitting import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key

@@ -289,7 +289,7 @@ def backfill(
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
     from flows.steps import observed_locations
-    from tasks.backtest.scoring import expand_range
+    from tasks.data.months import expand_range
 
     expand_range(start, end)  # a range in the wrong order: one line, before anything starts
     settings = checked_settings(settings, observed_locations if settings.locations else None)

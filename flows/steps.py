@@ -6,9 +6,10 @@ from pathlib import Path
 from tasks.calls import Call, as_function, as_task
 from tasks.data.asof import resolve_as_of
 from tasks.data.ingest import ingest_observations, resolve_data_path
-from tasks.data.prepared import prepare_data, write_prepared
+from tasks.data.prepared import prepare_data
 from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.publish.outputs import ensure_folder
+from tasks.publish.prepared import write_prepared
 from tasks.settings import RunSettings
 
 

@@ -17,16 +17,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.backtest.scoring import BACKTEST_COLUMNS, summarise
 from tasks.data.ingest import IngestResult
 from tasks.data.months import last_complete_month
 from tasks.data.prepared import Prepared, prepare_data
 from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
+from tasks.model.backtests import BACKTEST_COLUMNS, summarise
 from tasks.model.settings import TrainingConfig
 from tasks.pipeline.failures import outcome
-from tasks.pipeline.units import UnitSpec, run_units
+from tasks.pipeline.units import Batch, UnitSpec, run_units
 from tasks.publish.charts import mae_by_step_html, mae_by_step_png, write_html, write_png
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.runs import RunContext, attach_files
@@ -122,9 +122,8 @@ def backtest_origin(
     )
     context = RunContext(settings, origin.as_of, origin.prepared.digest, "backfill", register=False)
     with ThreadPoolTaskRunner(max_workers=TRACKING_THREADS) as runner:
-        units = run_units(
-            origin.prepared, present, config, context, spec, parent_run_id, runner, force
-        )
+        batch = Batch(config, context, parent_run_id, runner, force)
+        units = run_units(origin.prepared, present, batch, spec)
     result.rows, result.trained, result.reused = units.backtest, units.trained, units.reused
     result.failures.update(units.failures)
     return result

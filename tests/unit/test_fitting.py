@@ -13,7 +13,7 @@ from tasks.errors import TempcastError
 from tasks.model.evaluation import forecast_from
 from tasks.model.fitting import epoch_order, epoch_size, fit_locations
 from tasks.model.settings import RECIPES, TrainingOverrides, training_config
-from tasks.pipeline.units import fit_units
+from tasks.pipeline.fits import fit_units
 from tests.support.tiny import TINY_TRAINING, prepared_table, quiet, series_of
 
 
