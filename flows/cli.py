@@ -7,16 +7,14 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 """
 
 import functools
-import importlib
-import logging
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
+from flows.console import console_progress, prefect_api_configured, quiet_expected_errors
 from flows.options import run_settings_options
 from tasks.errors import InfrastructureError, TempcastError
 from tasks.settings import RunSettings
@@ -62,36 +60,6 @@ def tempcast(
         os.environ[VERBOSE_VARIABLE] = "1"  # read by tasks.quiet, here and in worker processes
 
 
-class ExpectedErrorFilter(logging.Filter):
-    """Log expected errors in one line: drop their tracebacks from log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], TempcastError | InfrastructureError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def quiet_expected_errors() -> None:
-    """Attach ExpectedErrorFilter to every handler Prefect has configured; unless --verbose,
-    keep MLflow's INFO lines out of the console (tasks.tracking.store.quiet_mlflow hides its
-    progress bars)."""
-    import prefect.logging  # noqa: F401  (configures Prefect's handlers)
-
-    from tasks.quiet import verbose
-
-    if not verbose():
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-    loggers = [
-        logging.getLogger(),
-        *(logging.getLogger(n) for n in logging.root.manager.loggerDict),
-    ]
-    for logger in loggers:
-        for handler in getattr(logger, "handlers", []):
-            if not any(isinstance(f, ExpectedErrorFilter) for f in handler.filters):
-                handler.addFilter(ExpectedErrorFilter())
-
-
 def checked_settings(
     settings: RunSettings, known: Callable[[RunSettings], list[str]] | None = None
 ) -> RunSettings:
@@ -108,13 +76,13 @@ def checked_settings(
     return checked
 
 
-def run_flow(module: str, **parameters: object) -> object:
-    """Quiet expected errors, import the flow (and TensorFlow) only now, and run it; when some
-    locations failed, print the results of those that finished before the one-line error."""
+def run_flow(flow: Callable[..., Any], **parameters: object) -> Any:
+    """Quiet expected errors and run the flow (its module, and TensorFlow, imported by the
+    command only once its options are checked); when some locations failed, print the results
+    of those that finished before the one-line error."""
     from tasks.pipeline.failures import LocationsFailed
 
     quiet_expected_errors()
-    flow = getattr(importlib.import_module(f"flows.{module}"), f"{module}_flow")
     try:
         return flow(**parameters)
     except LocationsFailed as failed:
@@ -144,56 +112,14 @@ def print_prepare_summary(report: dict, out: Path) -> None:
     typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
 
 
-def prefect_settings_files() -> list[Path]:
-    """The files from which Prefect could read an API URL besides the environment: the profiles
-    file, and prefect.toml, .env or pyproject.toml's [tool.prefect] in the working folder."""
-    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
-    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
-    candidates = {profiles: "", Path("prefect.toml"): "", Path(".env"): "PREFECT_"}
-    candidates[Path("pyproject.toml")] = "[tool.prefect"
-    return [
-        path
-        for path, marker in candidates.items()
-        if path.is_file() and marker in path.read_text(errors="replace")
-    ]
-
-
-def prefect_api_configured() -> bool:
-    """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
-    profile); without one, a flow first starts a temporary Prefect server. Prefect itself (two to
-    three seconds to import) is asked only where one of its settings files exists."""
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    if not prefect_settings_files() and not os.environ.get("PREFECT_PROFILE"):
-        return False
-    from prefect.settings import get_current_settings
-
-    return bool(get_current_settings().api.url)
-
-
-def console_progress() -> None:
-    """Show tempcast's progress lines (INFO and above) on the console, in Prefect's format,
-    where no Prefect handler does (steps run as plain functions, Prefect never imported)."""
-    logger = logging.getLogger("tempcast")
-    logger.setLevel(logging.INFO)
-    if "prefect" in sys.modules or logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    line = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s"
-    handler.setFormatter(logging.Formatter(line, "%H:%M:%S"))
-    handler.addFilter(ExpectedErrorFilter())
-    logger.addHandler(handler)
-
-
-def run_steps(module: str, **parameters: object) -> object:
-    """Run a chain of steps (flows/steps.py: `<module>_steps`) as plain functions, in this
-    process, with no Prefect API (and without importing Prefect), with tempcast's progress lines
-    on the console."""
-    from flows import steps
+def run_steps(steps: Callable[..., Any], **parameters: object) -> Any:
+    """Run a chain of steps (flows/steps.py) as plain functions, in this process, with no
+    Prefect API (and without importing Prefect), with tempcast's progress lines on the
+    console."""
     from tasks.calls import as_function
 
     console_progress()
-    return getattr(steps, f"{module}_steps")(**parameters, call=as_function)
+    return steps(**parameters, call=as_function)
 
 
 @app.command()
@@ -205,9 +131,16 @@ def prepare(settings: RunSettings) -> None:
     started)."""
     settings = checked_settings(settings)
     out = Path(settings.out or "outputs")
-    run = run_flow if prefect_api_configured() else run_steps
+    if prefect_api_configured():
+        from flows.prepare import prepare_flow
+
+        run, chain = run_flow, prepare_flow
+    else:
+        from flows.steps import prepare_steps
+
+        run, chain = run_steps, prepare_steps
     report = run(
-        "prepare",
+        chain,
         data=settings.data,
         out=str(out),
         selection=settings.selection,
@@ -223,9 +156,10 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
     from flows.steps import kept_locations
 
     settings = checked_settings(settings, kept_locations if settings.locations else None)
-    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+    from flows.train import train_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_table
 
-    table = run_flow("train", settings=settings, force=force)
+    table = run_flow(train_flow, settings=settings, force=force)
     typer.echo(format_table(table))
     typer.echo(f"Metrics in {settings.out or 'outputs'}/metrics.csv. {UI_HINT}")
 
@@ -239,9 +173,10 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     check = settings.locations or as_of
     known = functools.partial(kept_locations, as_of=as_of, cut=True) if check else None
     settings = checked_settings(settings, known)
-    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+    from flows.retrain import retrain_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_table
 
-    result = run_flow("retrain", as_of=as_of, force=force, settings=settings)
+    result = run_flow(retrain_flow, as_of=as_of, force=force, settings=settings)
     typer.echo(format_table(result.table))
     if result.as_of.stale:
         typer.echo(result.as_of.note)
@@ -293,9 +228,10 @@ def backfill(
 
     expand_range(start, end)  # a range in the wrong order: one line, before anything starts
     settings = checked_settings(settings, observed_locations if settings.locations else None)
-    from tasks.publish.reports import format_summary  # (Prefect: only once the command is checked)
+    from flows.backfill import backfill_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_summary
 
-    result = run_flow("backfill", start=start, end=end, force=force, settings=settings)
+    result = run_flow(backfill_flow, start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
     out = settings.out or "outputs/backfill"
     typer.echo(
