@@ -23,7 +23,7 @@ from tasks.data.monthly import truth_table
 from tasks.data.months import expand_range
 from tasks.data.prepared import table_digest
 from tasks.model.backtests import overall
-from tasks.model.fitting import sharing_fits
+from tasks.model.training import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
