@@ -21,6 +21,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.tracking.compat import dataset_entity
 from tasks.tracking.models import log_model, register_model
 from tasks.tracking.ownership import owned_run, owner_tags
 from tasks.tracking.store import (
@@ -191,7 +192,7 @@ def _log_training_data(
         )
     # The entity is what mlflow.log_input sends; that call needs (or starts) an active run.
     context = InputTag(MLFLOW_DATASET_CONTEXT, "training")
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), [context])])
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset_entity(dataset), [context])])
 
 
 def _log_test_window(

@@ -15,7 +15,6 @@ import mlflow
 import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from mlflow.tracking._model_registry.client import ModelRegistryClient
 from prefect.tasks import exponential_backoff
 
 import tasks.sqlite_journal  # noqa: F401  (SQLite stores commit through a write-ahead log)
@@ -110,14 +109,6 @@ def mlflow_client() -> MlflowClient:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
-
-
-def registry_writer(client: MlflowClient) -> ModelRegistryClient:
-    """The client's registry half, for writes to tempcast's own registered models (the same
-    methods and arguments). MlflowClient reads the whole registered model before each such
-    write, to refuse MLflow prompts (which a tempcast model never is): six reads per promotion,
-    a fifth of a location's tracking time in the flow's process."""
-    return client._get_registry_client()
 
 
 @names_the_store
