@@ -6,7 +6,6 @@ production forecasts.
 """
 
 import dataclasses
-from pathlib import Path
 
 from prefect import flow, unmapped
 
@@ -27,6 +26,7 @@ from tasks.model.training import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
+from tasks.places import Places
 from tasks.publish.outputs import ensure_folder
 from tasks.publish.reports import format_summary
 from tasks.settings import RunSettings, model_settings
@@ -40,9 +40,10 @@ def backfill_flow(
     """Fit, track and backtest every location as of every month from `start` to `end`."""
     run = settings or RunSettings()
     config = run.config()
-    out = ensure_folder(Path(run.out or "outputs/backfill"))
+    places = Places.from_environment(run.data, run.out, run.dask_address)
+    out = ensure_folder(places.out_folder("backfill"))
     months = expand_range(start, end)
-    ingested = ingest_observations(resolve_data_path(run.data))
+    ingested = ingest_observations(resolve_data_path(places.data))
     origins = prepare_origins(ingested, months, run.selection, run.rules, config)
     available = sorted({name for origin in origins for name in origin.prepared.locations})
     chosen = choose_locations(available, run.locations)
@@ -55,7 +56,7 @@ def backfill_flow(
         {"tempcast.kind": "backfill-parent", "tempcast.backfill": label},
         batch_key("backfill", label, settings_used, table_digest(truth), chosen),
     )
-    with fan_out_runner(run) as runner, sharing_fits():
+    with fan_out_runner(run, places) as runner, sharing_fits():
         futures = runner.map(
             backtest_origin,
             {

@@ -10,6 +10,7 @@ from tasks.model.settings import TrainingConfig
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
 from tasks.pipeline.units import Batch, UnitResults, UnitSpec, run_units
+from tasks.places import Places
 from tasks.settings import RunSettings, model_settings
 from tasks.tracking.runs import RunContext, start_parent_run
 
@@ -19,6 +20,7 @@ class Started:
     """A started batch: its settings, prepared data, chosen locations, run context, parent run."""
 
     run: RunSettings
+    places: Places
     prepared: Prepared
     chosen: list[str]
     context: RunContext
@@ -27,13 +29,18 @@ class Started:
     def run_units(self, spec: UnitSpec, force: bool) -> UnitResults:
         """Every chosen location's unit, fanned out on the runner the settings name."""
         config = self.run.config()
-        with fan_out_runner(self.run) as runner:
+        with fan_out_runner(self.run, self.places) as runner:
             batch = Batch(config, self.context, self.parent_run_id, runner, force)
             return run_units(self.prepared, self.chosen, batch, spec)
 
 
 def start_units(
-    kind: str, run: RunSettings, prepared: Prepared, force: bool, cutoff: AsOf | None = None
+    kind: str,
+    run: RunSettings,
+    places: Places,
+    prepared: Prepared,
+    force: bool,
+    cutoff: AsOf | None = None,
 ) -> Started:
     """Choose the locations, and start (or, unless `force`, resume) the flow run's parent run
     as of `cutoff` (default: the last month of the prepared data)."""
@@ -46,4 +53,4 @@ def start_units(
         tags["tempcast.stale"] = str(cutoff.stale)
     key = None if force else batch_key(kind, as_of, context.settings, prepared.digest, chosen)
     parent_run_id = start_parent_run(f"{kind} {as_of}", context.params("all"), tags, key)
-    return Started(run, prepared, chosen, context, parent_run_id)
+    return Started(run, places, prepared, chosen, context, parent_run_id)

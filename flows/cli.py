@@ -7,7 +7,6 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 """
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +16,8 @@ import typer
 from flows.console import console_progress, prefect_api_configured, quiet_expected_errors
 from flows.options import run_settings_options
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import FILES, Places
+from tasks.quiet import DEBUG_VARIABLE, VERBOSE_VARIABLE, debugging, show_everything
 from tasks.settings import RunSettings
 
 app = typer.Typer(
@@ -25,7 +26,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-DEBUG_VARIABLE, VERBOSE_VARIABLE = "TEMPCAST_DEBUG", "TEMPCAST_VERBOSE"
 UI_HINT = (
     "Compare the runs in the MLflow UI: `make ui`, then open the URL it prints"
     " (the same store: $MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)"
@@ -57,7 +57,7 @@ def tempcast(
 ) -> None:
     """Forecast monthly temperatures of Australian weather stations with LSTMs, on Prefect."""
     if verbose:
-        os.environ[VERBOSE_VARIABLE] = "1"  # read by tasks.quiet, here and in worker processes
+        show_everything()  # read by tasks.quiet, here and in worker processes
 
 
 def checked_settings(
@@ -109,7 +109,8 @@ def print_prepare_summary(report: dict, out: Path) -> None:
         f" {len(report['months_dropped'])} months (reasons in report.json);"
         f" imputed {report['imputed_cells']} cells"
     )
-    typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
+    names = (FILES.monthly, FILES.imputed, FILES.rejects, FILES.report, FILES.monthly_chart)
+    typer.echo(f"Files in {out}/: {' '.join(names)}")
 
 
 def run_steps(steps: Callable[..., Any], **parameters: object) -> Any:
@@ -130,7 +131,7 @@ def prepare(settings: RunSettings) -> None:
     Runs as a Prefect flow where a Prefect API is configured, else as plain steps (nothing is
     started)."""
     settings = checked_settings(settings)
-    out = Path(settings.out or "outputs")
+    out = Places.from_environment(settings.data, settings.out).out_folder("prepare")
     if prefect_api_configured():
         from flows.prepare import prepare_flow
 
@@ -161,7 +162,8 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
 
     table = run_flow(train_flow, settings=settings, force=force)
     typer.echo(format_table(table))
-    typer.echo(f"Metrics in {settings.out or 'outputs'}/metrics.csv. {UI_HINT}")
+    out = Places.from_environment(settings.data, settings.out).out_folder("train")
+    typer.echo(f"Metrics in {out}/{FILES.metrics}. {UI_HINT}")
 
 
 @app.command()
@@ -181,10 +183,11 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     if result.as_of.stale:
         typer.echo(result.as_of.note)
     promoted = int(result.table["promoted"].fillna(False).astype(bool).sum())
-    out = settings.out or "outputs"
+    out = Places.from_environment(settings.data, settings.out).out_folder("retrain")
     typer.echo(
         f"as_of {result.as_of.label}: {promoted} of {len(result.table)} locations promoted;"
-        f" forecasts for {result.forecasts['location'].nunique()} locations in {out}/forecasts.csv"
+        f" forecasts for {result.forecasts['location'].nunique()} locations in"
+        f" {out}/{FILES.forecasts}"
     )
     for line in result.live.lines() if result.live else []:
         typer.echo(line)
@@ -209,9 +212,10 @@ def forecasts(
     chance of a warmer-than-median month where stored, and its actual value and errors once its
     month was scored ($TEMPCAST_FORECASTS_URI, default sqlite:///forecasts.db). Reads only
     (an older history first gains the new columns), without TensorFlow or Prefect."""
-    from tasks.publish.history import forecast_history, format_history, history_uri
+    from tasks.publish.history import forecast_history, format_history
 
-    typer.echo(format_history(forecast_history(history_uri(), location, as_of, month), style))
+    uri = Places.from_environment().history_uri
+    typer.echo(format_history(forecast_history(uri, location, as_of, month), style))
 
 
 @app.command()
@@ -233,10 +237,10 @@ def backfill(
 
     result = run_flow(backfill_flow, start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
-    out = settings.out or "outputs/backfill"
+    out = Places.from_environment(settings.data, settings.out).out_folder("backfill")
     typer.echo(
         f"{result.trained} units trained, {result.reused} reused; backtest rows in"
-        f" {out}/backtest.csv, summaries by step and location beside it. {UI_HINT}"
+        f" {out}/{FILES.backtest}, summaries by step and location beside it. {UI_HINT}"
     )
 
 
@@ -327,7 +331,7 @@ def main(app_: Callable[[], object] = app) -> None:
     except InfrastructureError as error:
         raise failed(str(error), 1) from None
     except Exception as error:
-        if os.environ.get(DEBUG_VARIABLE):
+        if debugging():
             raise
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise failed(

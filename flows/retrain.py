@@ -5,7 +5,6 @@ it earns it, publish the champions' forecasts and record them in the forecast hi
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, runtime
@@ -17,8 +16,8 @@ from tasks.data.monthly import truth_table
 from tasks.data.prepared import prepare_data
 from tasks.logs import run_logger
 from tasks.pipeline.units import UnitSpec, finish_units
+from tasks.places import Places
 from tasks.publish.forecasts import publish_forecasts, record_forecasts
-from tasks.publish.history import history_uri
 from tasks.publish.live import LiveAccuracy, publish_live_accuracy, score_live_forecasts
 from tasks.publish.outputs import ensure_folder
 from tasks.publish.prepared import write_prepared
@@ -54,15 +53,16 @@ def retrain_flow(
     starting it again.
     """
     run = settings or RunSettings()
-    out = ensure_folder(Path(run.out or "outputs"))
-    ingested = ingest_observations(resolve_data_path(run.data))
+    places = Places.from_environment(run.data, run.out, run.dask_address)
+    out = ensure_folder(places.out_folder("retrain"))
+    ingested = ingest_observations(resolve_data_path(places.data))
     cutoff = resolve_as_of(as_of, ingested.last_date, scheduled_start())
     if cutoff.stale:
         run_logger().warning(cutoff.note)
     prepared = prepare_data(ingested, run.selection, run.rules, cutoff.month)
-    history = history_uri()
+    history = places.history_uri
     live = score_live_forecasts(history, truth_table(ingested, cutoff.month), cutoff.label)
-    started = start_units("retrain", run, prepared, force, cutoff)
+    started = start_units("retrain", run, places, prepared, force, cutoff)
     parent_run_id = started.parent_run_id
     publish_live_accuracy(live, out, parent_run_id)
     units = started.run_units(UnitSpec("retrain", promote=True, forecast=True), force)

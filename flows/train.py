@@ -1,7 +1,5 @@
 """The train flow: prepare the data, then fit, evaluate, track and register every location."""
 
-from pathlib import Path
-
 import pandas as pd
 from prefect import flow
 
@@ -9,6 +7,7 @@ from flows.batches import start_units
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.prepared import prepare_data
 from tasks.pipeline.units import UnitSpec, finish_units
+from tasks.places import Places
 from tasks.publish.outputs import ensure_folder
 from tasks.settings import RunSettings
 
@@ -18,10 +17,11 @@ def train_flow(settings: RunSettings | None = None, force: bool = False) -> pd.D
     """Fit, evaluate and register a model per location (all locations when none are named);
     units already trained with the same settings and data are reused unless `force`."""
     run = settings or RunSettings()
-    out = ensure_folder(Path(run.out or "outputs"))
-    ingested = ingest_observations(resolve_data_path(run.data))
+    places = Places.from_environment(run.data, run.out, run.dask_address)
+    out = ensure_folder(places.out_folder("train"))
+    ingested = ingest_observations(resolve_data_path(places.data))
     prepared = prepare_data(ingested, run.selection, run.rules)
-    started = start_units("train", run, prepared, force)
+    started = start_units("train", run, places, prepared, force)
     units = started.run_units(UnitSpec("train"), force)
     finish_units(units.table, units.failures, started.parent_run_id, out, "train")
     return units.table

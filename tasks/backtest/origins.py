@@ -27,6 +27,7 @@ from tasks.model.backtests import BACKTEST_COLUMNS, summarise
 from tasks.model.settings import TrainingConfig
 from tasks.pipeline.failures import outcome
 from tasks.pipeline.units import Batch, UnitSpec, run_units
+from tasks.places import FILES
 from tasks.publish.charts import mae_by_step_html, mae_by_step_png, write_html, write_png
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.runs import RunContext, attach_files
@@ -137,17 +138,17 @@ def publish_backtest(
     artifacts) and the MAE-by-step chart (HTML, PNG), and attach the files to the parent run."""
     ensure_folder(out)
     summaries = {"by_step": summarise(rows, "step"), "by_location": summarise(rows, "location")}
-    files = [write_csv(rows, out / "backtest.csv")]
+    files = [write_csv(rows, out / FILES.backtest)]
     for name, summary in summaries.items():
-        files.append(write_csv(summary, out / f"backtest_{name}.csv"))
+        files.append(write_csv(summary, out / FILES.backtest_summary.format(name=name)))
         create_table_artifact(
             key=f"backtest-{name.replace('_', '-')}",
             table=summary.round(4).to_dict(orient="records"),
             description=f"{title}: MAE {name.replace('_', ' ')} against both baselines",
         )
     by_step = summaries["by_step"]
-    files.append(write_html(mae_by_step_html(by_step, title), out / "backtest_by_step.html"))
-    files.append(write_png(mae_by_step_png(by_step, title), out / "backtest_by_step.png"))
+    files.append(write_html(mae_by_step_html(by_step, title), out / FILES.backtest_by_step_html))
+    files.append(write_png(mae_by_step_png(by_step, title), out / FILES.backtest_by_step_png))
     attach_files(parent_run_id, files, "backtest")
     return summaries
 

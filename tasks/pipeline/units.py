@@ -25,6 +25,7 @@ from tasks.pipeline.plan import plan_units
 from tasks.pipeline.promotion import Promotions
 from tasks.pipeline.records import BACKTEST_ARTIFACT
 from tasks.pipeline.tracking import track_units
+from tasks.places import FILES
 from tasks.publish.reports import format_table, publish_metrics, summary_metrics
 from tasks.tracking.runs import close_parent_run, read_artifact_table, tracked_from_run
 
@@ -81,6 +82,6 @@ def finish_units(
     """Publish the metrics, close the parent run, and fail naming any failed location."""
     publish_metrics(table, out, key=f"{kind}-metrics", description=f"tempcast {kind}: test metrics")
     summary = {**summary_metrics(table), "locations_trained": len(table)}
-    close_parent_run(parent_run_id, {"metrics.csv": table}, summary, failures)
+    close_parent_run(parent_run_id, {FILES.metrics: table}, summary, failures)
     if failures:
         raise LocationsFailed(failures, format_table(table) if len(table) else "")

@@ -16,7 +16,6 @@ before those columns existed is migrated on first use: each missing nullable col
 """
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +30,7 @@ import tasks.sqlite_journal  # noqa: F401  (a SQLite history commits through a w
 from schemas.forecasts import DISTRIBUTION_COLUMNS, FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import DEFAULT_HISTORY_URI, HISTORY_VARIABLE, Places
 from tasks.publish.history_tables import (
     FORECAST_COLUMNS,
     HISTORY_COLUMNS,
@@ -44,8 +44,7 @@ from tasks.publish.history_tables import (
 
 __all__ = ["column_names"]  # with the other names of the history's tables, read by its tests
 
-URI_VARIABLE = "TEMPCAST_FORECASTS_URI"
-DEFAULT_URI = "sqlite:///forecasts.db"
+URI_VARIABLE, DEFAULT_URI = HISTORY_VARIABLE, DEFAULT_HISTORY_URI
 DRIVER_HINT = {"postgresql": "install the driver with the extra: pip install 'tempcast[postgres]'"}
 # Dialects whose INSERT can skip rows that break a unique key (ON CONFLICT DO NOTHING).
 INSERT_IGNORING = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -59,7 +58,7 @@ FLOAT_COLUMNS = ["forecast", "climatology", *DISTRIBUTION_COLUMNS, "actual"]
 
 def history_uri() -> str:
     """$TEMPCAST_FORECASTS_URI, else the embedded sqlite database in the working directory."""
-    return os.environ.get(URI_VARIABLE) or DEFAULT_URI
+    return Places.from_environment().history_uri
 
 
 def shown(uri: str) -> str:

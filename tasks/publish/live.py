@@ -31,6 +31,7 @@ from tasks.data.months import describe_months, month_range
 from tasks.logs import run_logger
 from tasks.model.scores import INTERVALS, SCORED_COLUMNS, brier_scores, quantile_scores
 from tasks.model.uncertainty import SCORED_LEVELS
+from tasks.places import FILES
 from tasks.publish.charts import live_mae_html, live_mae_png, write_html, write_png
 from tasks.publish.history import score_forecasts
 from tasks.publish.outputs import ensure_folder, write_csv
@@ -280,10 +281,10 @@ def publish_live_accuracy(live: LiveAccuracy, out: Path, parent_run_id: str) -> 
     by_lead = summarise(live.recent, ["lead"])
     by_month = summarise(live.scored, ["month"])
     files = {
-        "csv": write_csv(summary, out / "live_accuracy.csv"),
-        "champions": write_csv(live.champion_records(), out / "live_champions.csv"),
-        "html": write_html(live_mae_html(by_lead, by_month, title), out / "live_accuracy.html"),
-        "png": write_png(live_mae_png(by_lead, by_month, title), out / "live_accuracy.png"),
+        "csv": write_csv(summary, out / FILES.live_accuracy),
+        "champions": write_csv(live.champion_records(), out / FILES.live_champions),
+        "html": write_html(live_mae_html(by_lead, by_month, title), out / FILES.live_accuracy_html),
+        "png": write_png(live_mae_png(by_lead, by_month, title), out / FILES.live_accuracy_png),
     }
     create_table_artifact(
         key="live-accuracy",

@@ -19,12 +19,12 @@ from prefect.tasks import exponential_backoff
 
 import tasks.sqlite_journal  # noqa: F401  (SQLite stores commit through a write-ahead log)
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import Places
 from tasks.quiet import verbose
 
 P = ParamSpec("P")
 R = TypeVar("R")
 EXPERIMENT_NAME = "tempcast"
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_ARTIFACT_FOLDER = "mlartifacts"
 MODEL_PREFIX = "tempcast-"
 HTTP_DEFAULTS = {
@@ -44,8 +44,10 @@ def first_line(error: BaseException) -> str:
 
 
 def tracking_uri() -> str:
-    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory (see
+    tasks.places). MLflow reads the variable too, in every process and worker: it is the one
+    setting that reaches a Dask worker without being passed."""
+    return Places.from_environment().tracking_uri
 
 
 def runs_page(ui: str) -> str:
