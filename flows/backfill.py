@@ -10,6 +10,7 @@ import dataclasses
 from prefect import flow, unmapped
 
 from tasks.backtest.origins import (
+    BackfillJob,
     BackfillResult,
     backtest_origin,
     prepare_origins,
@@ -57,19 +58,9 @@ def backfill_flow(
         batch_key("backfill", label, settings_used, table_digest(truth), chosen),
     )
     with fan_out_runner(run, places) as runner, sharing_fits():
-        futures = runner.map(
-            backtest_origin,
-            {
-                "origin": origins,
-                "locations": unmapped(chosen if run.locations else None),
-                "config": unmapped(config),
-                "settings": unmapped(settings_used),
-                "truth": unmapped(truth),
-                "parent_run_id": unmapped(parent_run_id),
-                "range_label": unmapped(label),
-                "force": unmapped(force),
-            },
-        )
+        asked = chosen if run.locations else None
+        job = BackfillJob(asked, config, settings_used, truth, parent_run_id, label, force)
+        futures = runner.map(backtest_origin, {"origin": origins, "job": unmapped(job)})
         result = wait_for_origins(origins, futures)
     summaries = publish_backtest(result.rows, out, parent_run_id, f"backtest {label}")
     counts = {"units_trained": result.trained, "units_reused": result.reused}

@@ -90,20 +90,26 @@ def prepare_origins(
     return origins
 
 
+@dataclass(frozen=True)
+class BackfillJob:
+    """What every origin of one backfill shares: the locations asked for (None: every location
+    kept as of each origin), the training and model settings, the truth table, the parent run,
+    the range's label, and whether finished units are trained again (`force`)."""
+
+    locations: list[str] | None
+    config: TrainingConfig
+    settings: dict[str, Any]
+    truth: pd.DataFrame
+    parent_run_id: str
+    label: str
+    force: bool = False
+
+
 @task(name="backtest-origin", cache_policy=NO_CACHE)
-def backtest_origin(
-    origin: Origin,
-    locations: list[str] | None,
-    config: TrainingConfig,
-    settings: dict[str, Any],
-    truth: pd.DataFrame,
-    parent_run_id: str,
-    range_label: str,
-    force: bool,
-) -> OriginResult:
-    """Every unit of one as_of (`locations`, or every location kept as of it when None): reuse
+def backtest_origin(origin: Origin, job: BackfillJob) -> OriginResult:
+    """Every unit of one as_of (the job's locations, or every location kept as of it): reuse
     what is done, fit, evaluate, track and backtest the rest."""
-    log = run_logger().info
+    log, locations = run_logger().info, job.locations
     result = OriginResult(origin.as_of)
     kept = origin.prepared.locations
     if locations is None:
@@ -118,12 +124,13 @@ def backtest_origin(
         register=False,
         evaluate=False,
         models=False,
-        truth=truth,
-        tags={"tempcast.backfill": range_label},
+        truth=job.truth,
+        tags={"tempcast.backfill": job.label},
     )
-    context = RunContext(settings, origin.as_of, origin.prepared.digest, "backfill", register=False)
+    digest = origin.prepared.digest
+    context = RunContext(job.settings, origin.as_of, digest, "backfill", register=False)
     with ThreadPoolTaskRunner(max_workers=TRACKING_THREADS) as runner:
-        batch = Batch(config, context, parent_run_id, runner, force)
+        batch = Batch(job.config, context, job.parent_run_id, runner, job.force)
         units = run_units(origin.prepared, present, batch, spec)
     result.rows, result.trained, result.reused = units.backtest, units.trained, units.reused
     result.failures.update(units.failures)
