@@ -27,7 +27,6 @@ from tasks.model.training import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
-from tasks.places import Places
 from tasks.publish.outputs import ensure_folder
 from tasks.publish.reports import format_summary
 from tasks.settings import RunSettings, model_settings
@@ -41,7 +40,7 @@ def backfill_flow(
     """Fit, track and backtest every location as of every month from `start` to `end`."""
     run = settings or RunSettings()
     config = run.config()
-    places = Places.from_environment(run.data, run.out, run.dask_address)
+    places = run.places()
     out = ensure_folder(places.out_folder("backfill"))
     months = expand_range(start, end)
     ingested = ingest_observations(resolve_data_path(places.data))

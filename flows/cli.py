@@ -131,7 +131,7 @@ def prepare(settings: RunSettings) -> None:
     Runs as a Prefect flow where a Prefect API is configured, else as plain steps (nothing is
     started)."""
     settings = checked_settings(settings)
-    out = Places.from_environment(settings.data, settings.out).out_folder("prepare")
+    out = settings.places().out_folder("prepare")
     if prefect_api_configured():
         from flows.prepare import prepare_flow
 
@@ -162,7 +162,7 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
 
     table = run_flow(train_flow, settings=settings, force=force)
     typer.echo(format_table(table))
-    out = Places.from_environment(settings.data, settings.out).out_folder("train")
+    out = settings.places().out_folder("train")
     typer.echo(f"Metrics in {out}/{FILES.metrics}. {UI_HINT}")
 
 
@@ -183,7 +183,7 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     if result.as_of.stale:
         typer.echo(result.as_of.note)
     promoted = int(result.table["promoted"].fillna(False).astype(bool).sum())
-    out = Places.from_environment(settings.data, settings.out).out_folder("retrain")
+    out = settings.places().out_folder("retrain")
     typer.echo(
         f"as_of {result.as_of.label}: {promoted} of {len(result.table)} locations promoted;"
         f" forecasts for {result.forecasts['location'].nunique()} locations in"
@@ -237,7 +237,7 @@ def backfill(
 
     result = run_flow(backfill_flow, start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
-    out = Places.from_environment(settings.data, settings.out).out_folder("backfill")
+    out = settings.places().out_folder("backfill")
     typer.echo(
         f"{result.trained} units trained, {result.reused} reused; backtest rows in"
         f" {out}/{FILES.backtest}, summaries by step and location beside it. {UI_HINT}"

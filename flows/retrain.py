@@ -16,7 +16,6 @@ from tasks.data.monthly import truth_table
 from tasks.data.prepared import prepare_data
 from tasks.logs import run_logger
 from tasks.pipeline.units import UnitSpec, finish_units
-from tasks.places import Places
 from tasks.publish.forecasts import publish_forecasts, record_forecasts
 from tasks.publish.live import LiveAccuracy, publish_live_accuracy, score_live_forecasts
 from tasks.publish.outputs import ensure_folder
@@ -53,7 +52,7 @@ def retrain_flow(
     starting it again.
     """
     run = settings or RunSettings()
-    places = Places.from_environment(run.data, run.out, run.dask_address)
+    places = run.places()
     out = ensure_folder(places.out_folder("retrain"))
     ingested = ingest_observations(resolve_data_path(places.data))
     cutoff = resolve_as_of(as_of, ingested.last_date, scheduled_start())

@@ -7,7 +7,6 @@ from flows.batches import start_units
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.prepared import prepare_data
 from tasks.pipeline.units import UnitSpec, finish_units
-from tasks.places import Places
 from tasks.publish.outputs import ensure_folder
 from tasks.settings import RunSettings
 
@@ -17,7 +16,7 @@ def train_flow(settings: RunSettings | None = None, force: bool = False) -> pd.D
     """Fit, evaluate and register a model per location (all locations when none are named);
     units already trained with the same settings and data are reused unless `force`."""
     run = settings or RunSettings()
-    places = Places.from_environment(run.data, run.out, run.dask_address)
+    places = run.places()
     out = ensure_folder(places.out_folder("train"))
     ingested = ingest_observations(resolve_data_path(places.data))
     prepared = prepare_data(ingested, run.selection, run.rules)
