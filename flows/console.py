@@ -3,11 +3,11 @@ on the console, and whether a Prefect API is configured (asked without importing
 no settings file could name one)."""
 
 import logging
-import os
 import sys
 from pathlib import Path
 
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import prefect_environment
 
 
 class ExpectedErrorFilter(logging.Filter):
@@ -43,8 +43,9 @@ def quiet_expected_errors() -> None:
 def prefect_settings_files() -> list[Path]:
     """The files from which Prefect could read an API URL besides the environment: the profiles
     file, and prefect.toml, .env or pyproject.toml's [tool.prefect] in the working folder."""
-    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
-    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    env = prefect_environment()
+    home = Path(env["PREFECT_HOME"] or "~/.prefect").expanduser()
+    profiles = Path(env["PREFECT_PROFILES_PATH"] or home / "profiles.toml")
     candidates = {profiles: "", Path("prefect.toml"): "", Path(".env"): "PREFECT_"}
     candidates[Path("pyproject.toml")] = "[tool.prefect"
     return [
@@ -58,9 +59,10 @@ def prefect_api_configured() -> bool:
     """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
     profile); without one, a flow first starts a temporary Prefect server. Prefect itself (two to
     three seconds to import) is asked only where one of its settings files exists."""
-    if os.environ.get("PREFECT_API_URL"):
+    env = prefect_environment()
+    if env["PREFECT_API_URL"]:
         return True
-    if not prefect_settings_files() and not os.environ.get("PREFECT_PROFILE"):
+    if not prefect_settings_files() and not env["PREFECT_PROFILE"]:
         return False
     from prefect.settings import get_current_settings
 

@@ -93,6 +93,16 @@ class Places(BaseModel):
         return Path(self.out or OUT_FOLDERS[flow])
 
 
+# Prefect's own variables that can say where its API is: the CLI reads them before deciding to
+# import Prefect (two to three seconds) at all.
+PREFECT_VARIABLES = ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_HOME", "PREFECT_PROFILES_PATH")
+
+
+def prefect_environment() -> dict[str, str | None]:
+    """PREFECT_VARIABLES as set (None: unset or empty)."""
+    return {name: os.environ.get(name) or None for name in PREFECT_VARIABLES}
+
+
 ENVIRONMENT = (
     DATA_VARIABLE,
     DATA_URL_VARIABLE,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.places import ENVIRONMENT, FILES, Places
+from tasks.places import ENVIRONMENT, FILES, Places, prefect_environment
 
 
 @pytest.fixture
@@ -58,3 +58,10 @@ def test_only_the_places_module_reads_these_variables():
 def test_file_names_are_distinct():
     names = list(FILES.model_dump().values())
     assert len(set(names)) == len(names)
+
+
+def test_prefects_own_variables_as_set(monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    monkeypatch.setenv("PREFECT_PROFILE", "")
+    env = prefect_environment()
+    assert env["PREFECT_API_URL"] == "http://127.0.0.1:4200/api" and env["PREFECT_PROFILE"] is None
