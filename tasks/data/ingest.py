@@ -8,7 +8,6 @@ rows_read == rows_accepted + rows_rejected + rows_missing_temperature.
 
 import csv
 import gzip
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,11 @@ from tasks.calls import step
 from tasks.data.fetch import FETCH_TARGET, Source, data_sources, fetch_data
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
+from tasks.places import DATA_VARIABLE, Places
 
 REQUIRED_COLUMNS = ("Date", "Location", "MinTemp", "MaxTemp")
 MISSING_TOKENS = ("", "NA", "N/A", "NULL")
-DATA_ENV_VARIABLE = "TEMPCAST_DATA"
+DATA_ENV_VARIABLE = DATA_VARIABLE
 DEFAULT_DATA_PATHS = (Path("data/weatherAUS.csv"), Path("../shared/data/weatherAUS.csv.gz"))
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GZIP_MAGIC = b"\x1f\x8b"
@@ -82,10 +82,9 @@ def found_data_path(explicit: str | Path | None = None) -> Path | None:
     silently replaced); the defaults are looked up relative to the working directory, then the
     project.
     """
-    if explicit:  # a path, or a non-empty string (an empty option means "not given")
-        return Path(explicit)
-    if os.environ.get(DATA_ENV_VARIABLE):
-        return Path(os.environ[DATA_ENV_VARIABLE])
+    given = explicit or Places.from_environment().data  # an empty option means "not given"
+    if given:
+        return Path(given)
     for base in (Path.cwd(), PROJECT_ROOT):
         for candidate in DEFAULT_DATA_PATHS:
             if (base / candidate).is_file():
