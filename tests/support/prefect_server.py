@@ -44,9 +44,11 @@ def free_port() -> int:
 def prefect_env(api_url: str | None, home: Path, **extra: str) -> dict[str, str]:
     """The environment for a subprocess: this one without any PREFECT_* variable (no profile,
     API URL or setting leaks in), telemetry off, no prompts, PREFECT_HOME `home`, and
-    PREFECT_API_URL `api_url` unless it is None; `extra` is added last."""
+    PREFECT_API_URL `api_url` unless it is None; `extra` is added last. A served flow or a
+    worker looks for runs to start every second (not every 10 s: time a test would wait idle)."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
     env.update(QUIET, PREFECT_HOME=str(home))
+    env.update(PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_WORKER_QUERY_SECONDS="1")
     if api_url is not None:
         env["PREFECT_API_URL"] = api_url
     env.update(extra)
