@@ -1,9 +1,13 @@
 """Shared fixtures and the test kinds: each folder's tests get its marker (unit, flow, system,
 data), so that `pytest -m unit` (say) selects one kind; `make test` runs them all."""
 
+import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+
+HARNESS = pytest.StashKey[ExitStack]()
 
 KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
 # The files that take longest (measured with --durations), longest first: they start first, so
@@ -53,14 +57,25 @@ def real_data() -> Path:
     return path
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_harness():
-    """A temporary Prefect API and database for the whole session, so tasks and flows called in
-    tests never start a server of their own."""
+def pytest_configure(config: pytest.Config) -> None:
+    """One temporary Prefect API and database for the whole run, so tasks and flows called in
+    tests never start a server of their own: started by the main process before its workers,
+    which reach it through PREFECT_API_URL (one server, not one per worker)."""
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    stack = ExitStack()
+    stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+    config.stash[HARNESS] = stack
+    os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the run's Prefect API."""
+    if HARNESS in config.stash:
+        config.stash[HARNESS].close()
 
 
 @pytest.fixture

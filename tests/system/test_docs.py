@@ -82,13 +82,6 @@ def sections(reference_html: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def prefect_harness():
-    """None here: building the docs and printing `--help` need no Prefect API (this overrides
-    the session's, which these tests would otherwise wait for)."""
-    yield
-
-
-@pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The site, built strictly into a temporary folder."""
     folder = tmp_path_factory.mktemp("site")
