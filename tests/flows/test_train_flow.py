@@ -95,7 +95,7 @@ def test_train_flow_tracks_registers_and_writes_metrics(observations, tracking_s
     assert np.isfinite(quantiles).all() and (np.diff(quantiles, axis=1) >= 0).all()
     assert forecast["month"].tolist() == [f"2014-{m:02d}" for m in range(1, 7)]
     assert [c.name for c in model.metadata.get_input_schema().inputs] == ["month", "value"]
-    with pytest.raises(Exception, match="consecutive"):
+    with pytest.raises(ValueError, match="consecutive"):  # tasks/tracking/serving.py
         model.predict(months.drop(index=2))
 
     artifact = Artifact.get("train-metrics")
