@@ -1,13 +1,18 @@
 """The backfill flow: idempotent, resumable, no leak past as_of, production untouched, from the
 earliest origin a production fit allows."""
 
+import functools
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+import flows.backfill as backfill_module
 from flows.backfill import backfill_flow
 from tasks.errors import TempcastError
 from tasks.pipeline.failures import LocationsFailed
@@ -172,3 +177,42 @@ def test_all_locations_means_those_kept_at_each_as_of(tracking_store):
     with pytest.raises(LocationsFailed, match="Charlie as of 2013-11") as failed:
         run(observations, tracking_store, locations=["Charlie", "Alpha"])
     assert failed.value.finished.splitlines()[0].split()[:2] == ["step", "mae"]
+
+
+class Overlap:
+    """Counts the calls inside a function at once: each call, once in, waits (up to `patience`
+    seconds) until `expected` calls are in, so that calls allowed to overlap do."""
+
+    def __init__(self, expected: int, patience: float = 20) -> None:
+        self.expected, self.patience = expected, patience
+        self.inside = self.most = 0
+        self.lock, self.enough = threading.Lock(), threading.Event()
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`function`, counted (with its signature, which Prefect binds the parameters to)."""
+
+        @functools.wraps(function)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+                if self.inside >= self.expected:
+                    self.enough.set()
+            try:
+                self.enough.wait(self.patience)
+                return function(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.inside -= 1
+
+        return counted
+
+
+def test_concurrency_bounds_the_months_run_at_once(observations, tracking_store, monkeypatch):
+    overlap = Overlap(expected=2)
+    counted = backfill_module.backtest_origin.with_options()
+    counted.fn = overlap.wrap(backfill_module.backtest_origin.fn)
+    monkeypatch.setattr(backfill_module, "backtest_origin", counted)
+    result = run(observations, tracking_store, locations=["Alpha"], concurrency=2)
+    assert sorted(result.rows["as_of"].unique()) == ["2013-10", "2013-11", "2013-12"]
+    assert overlap.most == 2  # two months at once, never the third
