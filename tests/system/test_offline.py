@@ -4,9 +4,10 @@ mlflow_server.py: QUIET), so here a process starts with none of them, nor anythi
 MLflow or Prefect it runs in a test or CI (they then stay quiet on their own): a user's shell."""
 
 import json
-import os
 import subprocess
 import sys
+
+from tests.support.prefect_server import users_shell
 
 TELEMETRY_SWITCHES = {
     "DO_NOT_TRACK": "true",
@@ -34,12 +35,6 @@ print(json.dumps({{
     "prefect_server_analytics": get_current_settings().server.analytics_enabled,
 }}))
 """
-
-
-def users_shell() -> dict[str, str]:
-    """A plain environment: the search path, home and language, nothing else."""
-    kept = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-    return {name: os.environ[name] for name in kept if name in os.environ}
 
 
 def test_telemetry_is_off_by_the_projects_own_switch(tmp_path):
