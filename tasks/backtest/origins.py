@@ -31,6 +31,7 @@ from tasks.places import FILES
 from tasks.publish.charts import mae_by_step_html, mae_by_step_png, write_html, write_png
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.runs import RunContext, attach_files
+from tasks.tracking.store import STORE_RETRIES
 
 TRACKING_THREADS = 2
 
@@ -137,7 +138,7 @@ def backtest_origin(origin: Origin, job: BackfillJob) -> OriginResult:
     return result
 
 
-@task(name="publish-backtest", cache_policy=NO_CACHE)
+@task(name="publish-backtest", cache_policy=NO_CACHE, **STORE_RETRIES)
 def publish_backtest(
     rows: pd.DataFrame, out: Path, parent_run_id: str, title: str
 ) -> dict[str, pd.DataFrame]:

@@ -94,7 +94,7 @@ def forecast_location(
     return forecast_frame(series, forecast, as_of, champion.version, registered)
 
 
-@task(name="publish-forecasts", cache_policy=NO_CACHE)
+@task(name="publish-forecasts", cache_policy=NO_CACHE, **STORE_RETRIES)
 def publish_forecasts(
     forecasts: pd.DataFrame, history: pd.DataFrame, out: Path, parent_run_id: str
 ) -> dict[str, Path]:

@@ -1,17 +1,25 @@
 """The backfill flow: idempotent, resumable, no leak past as_of, production untouched, from the
 earliest origin a production fit allows."""
 
+import functools
 import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+import flows.backfill as backfill_module
 from flows.backfill import backfill_flow
 from tasks.errors import TempcastError
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.promotion import promote_location
+from tasks.publish.history import append_forecasts, history_uri, read_forecasts
 from tasks.tracking.runs import start_parent_run
+from tests.support.forecasts import distributed, stored_rows
 from tests.support.registry import register
 from tests.support.synthetic import synthetic_observations, write_observations
 from tests.support.tiny import observations_file, prepared_table, series_of, tiny_settings
@@ -37,11 +45,25 @@ def run(observations, tracking_store, start="2013-10", end="2013-12", **options)
     )
 
 
+def production_forecasts(folder: Path) -> Path:
+    """A production forecast as a retrain leaves it: `forecasts.csv` (in folder/outputs, where
+    a retrain writes it by default) and the same rows in the forecast history (the default
+    sqlite:///forecasts.db in the working folder). Returns the CSV."""
+    rows = distributed(stored_rows(as_of="2013-09", months=6))
+    assert append_forecasts(history_uri(), rows) == 6
+    published = folder / "outputs" / "forecasts.csv"
+    published.parent.mkdir()
+    rows.to_csv(published, index=False)
+    return published
+
+
 def test_backfill_is_idempotent_and_never_touches_production(observations, tracking_store):
     (alpha,) = series_of(prepared_table(("Alpha",), months=48))
     champion = register(alpha, 20.0, 1.0, start_parent_run.fn("setup", {}, {}), "A")
     promote_location.fn(champion, "A", alpha, 6, None)
     client = MlflowClient()
+    published = production_forecasts(tracking_store)
+    csv_before, history_before = published.read_bytes(), read_forecasts(history_uri())
 
     first = run(observations, tracking_store)
     assert (first.trained, first.reused) == (6, 0)
@@ -67,6 +89,11 @@ def test_backfill_is_idempotent_and_never_touches_production(observations, track
     versions = client.search_model_versions("name = 'tempcast-alpha'")
     assert [str(v.version) for v in versions] == ["1"]
     assert client.search_registered_models(filter_string="name = 'tempcast-bravo'") == []
+    # no production forecast: the history and the published files are as they were
+    pd.testing.assert_frame_equal(read_forecasts(history_uri()), history_before)
+    assert published.read_bytes() == csv_before
+    files = ("forecasts.csv", "forecasts.html", "forecasts.png")
+    assert [path for name in files for path in tracking_store.rglob(name)] == [published]
 
 
 def test_a_crashed_backfill_is_completed_on_the_next_attempt(observations, tracking_store):
@@ -150,3 +177,42 @@ def test_all_locations_means_those_kept_at_each_as_of(tracking_store):
     with pytest.raises(LocationsFailed, match="Charlie as of 2013-11") as failed:
         run(observations, tracking_store, locations=["Charlie", "Alpha"])
     assert failed.value.finished.splitlines()[0].split()[:2] == ["step", "mae"]
+
+
+class Overlap:
+    """Counts the calls inside a function at once: each call, once in, waits (up to `patience`
+    seconds) until `expected` calls are in, so that calls allowed to overlap do."""
+
+    def __init__(self, expected: int, patience: float = 20) -> None:
+        self.expected, self.patience = expected, patience
+        self.inside = self.most = 0
+        self.lock, self.enough = threading.Lock(), threading.Event()
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`function`, counted (with its signature, which Prefect binds the parameters to)."""
+
+        @functools.wraps(function)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+                if self.inside >= self.expected:
+                    self.enough.set()
+            try:
+                self.enough.wait(self.patience)
+                return function(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.inside -= 1
+
+        return counted
+
+
+def test_concurrency_bounds_the_months_run_at_once(observations, tracking_store, monkeypatch):
+    overlap = Overlap(expected=2)
+    counted = backfill_module.backtest_origin.with_options()
+    counted.fn = overlap.wrap(backfill_module.backtest_origin.fn)
+    monkeypatch.setattr(backfill_module, "backtest_origin", counted)
+    result = run(observations, tracking_store, locations=["Alpha"], concurrency=2)
+    assert sorted(result.rows["as_of"].unique()) == ["2013-10", "2013-11", "2013-12"]
+    assert overlap.most == 2  # two months at once, never the third

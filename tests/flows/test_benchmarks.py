@@ -16,13 +16,6 @@ def tiny_options(folder: Path, locations: tuple[str, ...]) -> list[str]:
     return ["--data", str(observations_file(folder, locations)), *TINY_OPTIONS]
 
 
-def test_prepare_benchmark_runs_on_the_real_file(real_data):
-    from benchmarks.prepare import run
-
-    result = run(repeats=1)
-    assert result["prepare_best_s"] > 0 and result["ingest_validate_best_s"] > 0
-
-
 def test_speed_benchmark_compares_both_recipes_on_tiny_data(
     tmp_path, session_prefect_api, monkeypatch
 ):

@@ -6,8 +6,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from mlflow.tracking import MlflowClient
 
+import tasks.pipeline.promotion as promotion_module
+from tasks.data.locations import LocationSeries
 from tasks.model.settings import RECIPES
 from tasks.pipeline.promotion import SettingsScore, promote_location, score_champion_settings
 from tasks.tracking.registry import SETTINGS_TAG, Champion
@@ -44,17 +47,63 @@ def test_aliases_and_tags_follow_the_decisions(tracking_store):
     assert run.data.metrics["champion_settings_test_mae"] == 0.8
 
 
-def test_a_champion_that_saw_the_test_months_is_judged_by_its_settings_not_its_model(
-    tracking_store,
+def smooth_climatology(values: np.ndarray, months: np.ndarray, harmonics: int = 2) -> np.ndarray:
+    """A least-squares fit of a mean and `harmonics` annual harmonics to `values` (their
+    calendar months 0-11 in `months`), valued at each of the 12 calendar months: the forecast of
+    settings whose networks' correction is never used, written here independently."""
+
+    def design(calendar: np.ndarray) -> np.ndarray:
+        angle = 2 * np.pi * calendar[:, None] * np.arange(1, harmonics + 1) / 12
+        return np.hstack([np.ones((len(calendar), 1)), np.cos(angle), np.sin(angle)])
+
+    coefficients = np.linalg.lstsq(design(months.astype(float)), values, rcond=None)[0]
+    return design(np.arange(12.0)) @ coefficients
+
+
+def test_a_champion_that_trained_on_the_test_months_is_judged_by_its_settings_not_its_model(
+    tracking_store, monkeypatch
 ):
-    (series,) = series_of(prepared_table(("Alpha",), months=48))
+    (plain,) = series_of(prepared_table(("Alpha",), months=48))
+    values = plain.values.copy()
+    values[-HORIZON:] += 2.0  # a warm test window: any look at it moves a score
+    series = LocationSeries("Alpha", values, plain.months)
+    origin, calendar = len(values) - HORIZON, np.arange(len(values)) % 12  # from 2009-01
+    actual = values[origin:]
+    # the champion's settings: the smooth climatology alone (no correction), derivable here
+    settings = {**RECIPES["default"].model_dump(), **TINY_TRAINING.model_dump(exclude_none=True)}
+    settings |= {"correction_months": 0, "epochs": 1}
+    honest = smooth_climatology(values[:origin], calendar[:origin])[calendar[origin:]]
+    leaky = smooth_climatology(values, calendar)[calendar[origin:]]  # fit on the test months too
+    honest_mae, leaky_mae = np.abs(actual - honest).mean(), np.abs(actual - leaky).mean()
+    assert leaky_mae < honest_mae - 0.1
+    challenger_mae = (honest_mae + leaky_mae) / 2  # wins only against the honest score
+
     parent = start_parent_run.fn("test", {}, {})
-    actual = float(series.values[-HORIZON:].mean())
-    champion = register(series, actual, 2.0, parent, "A")  # fit on every month: near perfect
-    promote_location.fn(champion, "A", series, HORIZON, None)
-    challenger = register(series, actual + 3, 1.0, parent, "B")  # its evaluation fit: 1.0 °C
-    decision = promote_location.fn(challenger, "B", series, HORIZON, SettingsScore("1", 1.4))
-    assert decision.promoted and "1.0000 < 1.4000 of champion v1's settings" in decision.reason
+    # the champion's model is the test window itself (MAE 0 there): it trained on those months
+    champion = register(series, actual, 0.5, parent, "A", json.dumps(settings))
+    assert promote_location.fn(champion, "A", series, HORIZON, None).promoted
+    scored = []
+    evaluate = promotion_module.evaluate_group
+
+    def recorded_evaluation(fit, members):
+        scored.extend((result := evaluate(fit, members)).values())
+        return result
+
+    monkeypatch.setattr(promotion_module, "evaluate_group", recorded_evaluation)
+    challenger = register(series, 20.0, challenger_mae, parent, "B")
+    decision = promote_location.fn(challenger, "B", series, HORIZON, None)
+
+    (evaluation,) = scored  # the champion's settings, fit again, scored once
+    assert evaluation.months == series.months[origin:]
+    np.testing.assert_array_equal(evaluation.actual, actual)
+    np.testing.assert_allclose(evaluation.forecast, honest, rtol=0, atol=1e-9)
+    assert decision.promoted, decision.reason
+    assert decision.reason == (
+        f"promoted: test MAE {challenger_mae:.4f} < {honest_mae:.4f} of champion v1's settings"
+        " on the same months"
+    )
+    run = MlflowClient().get_run(challenger.run_id)
+    assert run.data.metrics["champion_settings_test_mae"] == pytest.approx(honest_mae, abs=1e-9)
 
 
 def test_two_promotions_at_once_keep_the_better_settings(tracking_store):

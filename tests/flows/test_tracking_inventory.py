@@ -3,7 +3,11 @@ models, registered versions, their tags and aliases) is what it left before trac
 cheaper: retrain_inventory.json was written by tempcast before that change (issue 15), with
 tests.support.inventory.two_retrains, and written again when forecasts gained their
 distributions (issue 22: the probabilistic test and live metrics, the live-coverage tag, each
-model's uncertainty.json and its signature's quantile columns)."""
+model's uncertainty.json and its signature's quantile columns). It holds the store's structure,
+not what training decided (issue 25: inventory.outcome_free, applied to the file as it was):
+which champions did worse than climatology, the promotion decisions and where `champion`
+points, the validation's verdict and the per-epoch curves change with any change of the model,
+and are checked where they are the point (test_promotion, test_retrain_flow, test_fitting)."""
 
 import json
 import re

@@ -55,6 +55,14 @@ def prefect_env(api_url: str | None, home: Path, **extra: str) -> dict[str, str]
     return env
 
 
+def users_shell(**extra: str) -> dict[str, str]:
+    """A plain environment, as a user's shell has it: the search path, home and language, no
+    Prefect, MLflow or tempcast setting, no telemetry switch, nothing that says "test" or "CI";
+    `extra` added."""
+    kept = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    return {**{name: os.environ[name] for name in kept if name in os.environ}, **extra}
+
+
 @contextlib.contextmanager
 def api_settings(api_url: str) -> Iterator[None]:
     """Point in-process Prefect clients (get_client, run_deployment) at `api_url`."""

@@ -1,9 +1,13 @@
-"""Small synthetic observation files for tests: seasonal daily temperatures per location."""
+"""Small synthetic data for tests: observation files of seasonal daily temperatures per location,
+and monthly series with a signal a forecaster can learn."""
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tasks.data.locations import LocationSeries
+from tasks.data.months import month_range
 
 HEADER = "Date,Location,MinTemp,MaxTemp"
 
@@ -45,3 +49,24 @@ def write_lines(path: Path, *rows: str, header: str = HEADER) -> Path:
     """Write a CSV from literal lines, for hand-made edge cases."""
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def persistent_anomalies(
+    locations: int = 6, months: int = 96, memory: float = 0.85, shock: float = 0.7, seed: int = 0
+) -> list[LocationSeries]:
+    """Monthly series from 2001-01 with a learnable signal: each location's seasonal cycle (8 °C
+    amplitude, its own level and phase) plus anomalies that persist (AR(1): each month keeps
+    `memory` of the last one's and adds a shock of standard deviation `shock`) and a little
+    noise. Climatology knows the cycle; only a forecaster that reads the recent months can
+    forecast the anomaly's persistence."""
+    rng = np.random.default_rng(seed)
+    labels = month_range("2001-01", "2099-12")[:months]
+    found = []
+    for number in range(locations):
+        anomaly = np.zeros(months)
+        for month in range(1, months):
+            anomaly[month] = memory * anomaly[month - 1] + rng.normal(0, shock)
+        cycle = 8 * np.cos(2 * np.pi * (np.arange(months) - number % 3) / 12)
+        values = 15 + number + cycle + anomaly + rng.normal(0, 0.2, months)
+        found.append(LocationSeries(f"Station {number}", values, labels))
+    return found

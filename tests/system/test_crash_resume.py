@@ -336,7 +336,7 @@ def test_a_full_disk_leaves_no_partial_file_and_says_so(workspace, monkeypatch):
 
     with monkeypatch.context() as disk:
         disk.setattr(outputs, "write_atomically", full_disk)
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(TempcastError) as caught:
             retrain_flow(**command)
     forecasts = workspace / "out" / "forecasts.csv"
     assert type(caught.value) is TempcastError, repr(caught.value)

@@ -220,7 +220,7 @@ def test_a_server_down_at_start_is_one_clear_error_naming_it(tmp_path, monkeypat
         ),
     }
     for name, run in flows.items():
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(InfrastructureError) as caught:
             run()
         assert type(caught.value) is InfrastructureError, (name, repr(caught.value))
         message = str(caught.value)
@@ -321,7 +321,7 @@ def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
     with monkeypatch.context() as outage:
         outage.setattr(units_module, "log_location_run", telling_track)
         outage.setattr(drawing_module, "drawn_test_charts", charts)
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(InfrastructureError) as caught:
             retrain_flow(**command)
     assert isinstance(caught.value, InfrastructureError), repr(caught.value)
     assert f"MLflow tracking at {server.uri} failed: " in str(caught.value)

@@ -47,6 +47,7 @@ def test_commands_that_need_no_tensorflow_never_import_it(tmp_path):
 UNKNOWN = "unknown location 'Atlantis'; valid locations: Alpha, Bravo"
 MISTAKES = {
     ("train", "--location", "Atlantis"): UNKNOWN,
+    ("retrain", "--location", "Atlantis"): UNKNOWN,
     ("retrain", "--as-of", "2031-01"): "as_of 2031-01 is after the last complete month in the data",
     ("backfill", "--from", "2013-05", "--to", "2013-01"): "backfill range is in the wrong order",
     ("backfill", "--from", "2013-01", "--to", "2013-02", "--location", "Atlantis"): UNKNOWN,
