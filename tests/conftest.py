@@ -14,14 +14,18 @@ KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
 # that the workers (`-n auto --dist loadfile --no-loadscope-reorder`: a file stays on one, and
 # files are handed out in this order) finish together. Then the kinds, the many short ones last.
 LONGEST_FILES = (
-    "test_mlflow_server.py",
     "test_crash_resume.py",
+    "test_mlflow_outage.py",
+    "test_mlflow_server.py",
     "test_benchmarks.py",
     "test_deployments.py",
     "test_retrain_flow.py",
     "test_quiet_start.py",
+    "test_make_run.py",
     "test_fitting.py",
     "test_dask.py",
+    "test_backfill_flow.py",
+    "test_bad_disks.py",
 )
 FIRST_TO_LAST = ("system", "flows", "data", "unit")
 

@@ -33,3 +33,10 @@ def imported(output: str) -> list[str]:
     """The heavy libraries a probed command imported, from its output."""
     line = next(line for line in reversed(output.splitlines()) if line.startswith("imported:"))
     return [name for name in line.removeprefix("imported:").strip().split(",") if name]
+
+
+def one_error_line(stderr: str) -> str:
+    """The CLI's error line; there must be exactly one."""
+    lines = [line for line in stderr.splitlines() if line.startswith("tempcast: error:")]
+    assert len(lines) == 1, stderr[-3000:]
+    return lines[0]

@@ -130,3 +130,11 @@ def mlflow_server(folder: Path | None = None) -> Iterator[MlflowServer]:
         server.start()
         stack.callback(server.stop)
         yield server
+
+
+def all_runs(client) -> list:
+    """Every run of the tempcast experiment of an MlflowClient's store."""
+    experiment = client.get_experiment_by_name("tempcast")
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], max_results=1000)

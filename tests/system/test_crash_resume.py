@@ -1,34 +1,30 @@
-"""Crashes and bad disks: a retrain or a backfill killed with SIGKILL at any point (a retrain three
-times over: anywhere, between an alias and its decision, after its forecast history's write)
-completes when the same command is started again, and an unusable output folder or a full disk
-fails in one clear line without leaving a partial file or a stray MLflow run."""
+"""Crashes: a retrain or a backfill killed with SIGKILL at any point (a retrain three times over:
+anywhere, between an alias and its decision, after its forecast history's write) completes when
+the same command is started again. (Bad disks: test_bad_disks.py.)"""
 
-import errno
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
-import pytest
 from mlflow.tracking import MlflowClient
 
-import tasks.publish.outputs as outputs
-from flows.backfill import backfill_flow
-from flows.retrain import retrain_flow
-from flows.train import train_flow
-from tasks.errors import TempcastError
 from tasks.publish.history import read_forecasts
 from tests.support.mlflow_server import tempcast_env
 from tests.support.prefect_server import start_logged, stop_group, tail
-from tests.support.synthetic import synthetic_observations, write_observations
-from tests.support.tiny import TINY_OPTIONS, tiny_settings
+from tests.support.workspace import (
+    assert_one_finished_run_per_unit,
+    run,
+    runs_of,
+    statuses,
+    store,
+    tempcast,
+)
 
 # `tempcast` that kills itself (SIGKILL) once a promotion has moved the aliases, before it
 # records its decision: the narrowest window of a retrain
@@ -84,38 +80,6 @@ main()
 """
 
 
-@pytest.fixture
-def workspace(tmp_path):
-    """A folder with five years of synthetic observations (2009..2013) for two locations; its
-    own MLflow store is `mlflow.db` in it."""
-    frame = synthetic_observations(("Alpha", "Bravo"), "2009-01-01", "2013-12-31")
-    write_observations(frame, tmp_path / "obs.csv")
-    return tmp_path
-
-
-def store(folder: Path) -> str:
-    return f"sqlite:///{folder / 'mlflow.db'}"
-
-
-def tempcast(folder: Path, *args: str, code: str | None = None) -> list[str]:
-    """`python -m flows ARGS` on the folder's data with tiny settings (or `python -c CODE`)."""
-    start = ["-c", code] if code else ["-m", "flows"]
-    return [sys.executable, *start, *args, "--data", str(folder / "obs.csv"), *TINY_OPTIONS]
-
-
-def run(folder: Path, command: list[str]) -> subprocess.CompletedProcess:
-    """Run a command in the folder against its store; its exit status and output."""
-    return subprocess.run(
-        command,
-        cwd=folder,
-        env=tempcast_env(store(folder)),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-
-
 def finished_units(folder: Path, kind: str) -> int:
     """How many child runs of a kind are FINISHED, read straight from the sqlite file (read
     only: the store is the running command's)."""
@@ -146,25 +110,6 @@ def kill_when(folder: Path, command: list[str], ready: Callable[[], bool]) -> No
         assert process.wait(30) == -signal.SIGKILL
     finally:
         stop_group(process)
-
-
-def runs_of(client: MlflowClient, kind: str) -> list:
-    """Every run of a kind (tag tempcast.kind)."""
-    experiment = client.get_experiment_by_name("tempcast")
-    query = f"tags.`tempcast.kind` = '{kind}'"
-    return client.search_runs([experiment.experiment_id], query, max_results=1000)
-
-
-def statuses(runs: list) -> dict[str, int]:
-    return dict(Counter(run.info.status for run in runs))
-
-
-def assert_one_finished_run_per_unit(runs: list, units: int) -> None:
-    """`units` units, each with exactly one FINISHED run, and no run left RUNNING."""
-    finished = [run for run in runs if run.info.status == "FINISHED"]
-    per_unit = Counter(run.data.tags["tempcast.unit"] for run in finished)
-    assert len(per_unit) == units and set(per_unit.values()) == {1}, per_unit
-    assert "RUNNING" not in statuses(runs), statuses(runs)
 
 
 def assert_registry_consistent(client: MlflowClient) -> None:
@@ -269,87 +214,3 @@ def test_a_backfill_killed_at_any_point_ends_with_one_run_per_unit(workspace):
     assert [parent.info.status for parent in runs_of(client, "backfill-parent")] == ["FINISHED"]
     counts = next(line for line in result.stdout.splitlines() if "units trained" in line)
     print(f"\nbackfill: runs after the kill {killed}, after the restart {statuses(runs)}; {counts}")
-
-
-def one_error_line(stderr: str) -> str:
-    """The CLI's error line; there must be exactly one."""
-    lines = [line for line in stderr.splitlines() if line.startswith("tempcast: error:")]
-    assert len(lines) == 1, stderr[-3000:]
-    return lines[0]
-
-
-def test_an_unusable_output_folder_fails_in_one_line_before_any_training(workspace, monkeypatch):
-    blocker = workspace / "a-file"
-    blocker.write_text("not a folder\n")
-    below = blocker / "out"
-    result = run(workspace, tempcast(workspace, "retrain", "--out", str(below)))
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert one_error_line(result.stderr) == (
-        f"tempcast: error: output folder {below} is not usable: Not a directory"
-    )
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "Task run 'train" not in result.stderr and "epoch" not in result.stderr
-
-    monkeypatch.chdir(workspace)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store(workspace))
-    data = str(workspace / "obs.csv")
-    attempts = {
-        "train into a file": lambda: train_flow(tiny_settings(data, blocker)),
-        "backfill below a file": lambda: backfill_flow(
-            start="2013-12", end="2013-12", settings=tiny_settings(data, below)
-        ),
-    }
-    for name, attempt in attempts.items():
-        with pytest.raises(TempcastError, match=r"^output folder .+ is not usable: ") as caught:
-            attempt()
-        assert "\n" not in str(caught.value), name
-
-    def read_only(*args, **kwargs):  # a folder that exists but takes no file
-        raise PermissionError(errno.EROFS, os.strerror(errno.EROFS))
-
-    monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryFile=read_only))
-    with pytest.raises(TempcastError) as caught:
-        retrain_flow(settings=tiny_settings(data, str(workspace)))
-    assert str(caught.value) == (
-        f"output folder {workspace} is not usable: {os.strerror(errno.EROFS)}"
-    )
-    assert not (workspace / "mlflow.db").exists(), "an MLflow store was used"
-
-
-def test_a_full_disk_leaves_no_partial_file_and_says_so(workspace, monkeypatch):
-    monkeypatch.chdir(workspace)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store(workspace))
-    command = {
-        "as_of": "2013-12",
-        "settings": tiny_settings(workspace / "obs.csv", workspace / "out"),
-    }
-    write_atomically = outputs.write_atomically
-
-    def full_disk(path: Path, write: Callable[[Path], object]) -> Path:
-        def half_then_full(target: Path) -> None:
-            write(target)
-            with target.open("r+b") as handle:  # half of it reached the disk
-                handle.truncate(target.stat().st_size // 2)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        return write_atomically(path, half_then_full)
-
-    with monkeypatch.context() as disk:
-        disk.setattr(outputs, "write_atomically", full_disk)
-        with pytest.raises(TempcastError) as caught:
-            retrain_flow(**command)
-    forecasts = workspace / "out" / "forecasts.csv"
-    assert type(caught.value) is TempcastError, repr(caught.value)
-    assert str(caught.value) == f"cannot write {forecasts}: No space left on device"
-    assert not forecasts.exists()
-    assert [path.name for path in (workspace / "out").iterdir() if ".tmp" in path.name] == []
-
-    again = retrain_flow(**command)  # space is back
-    written = pd.read_csv(forecasts, float_precision="round_trip")
-    assert len(written) == 2 * 6
-    pd.testing.assert_frame_equal(
-        written.astype(str), again.forecasts.reset_index(drop=True).astype(str)
-    )
-    assert [path.name for path in (workspace / "out").iterdir() if ".tmp" in path.name] == []
-    client = MlflowClient(store(workspace))
-    assert_one_finished_run_per_unit(runs_of(client, "retrain"), units=2)

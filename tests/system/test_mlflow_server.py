@@ -1,9 +1,9 @@
-"""Tracking over HTTP: the flows against a real `mlflow server`, the server down or gone mid-run,
-and two retrains at once against one server."""
+"""Tracking over HTTP: the flows against a real `mlflow server` give what they give with the
+embedded store, and a server down at start is one clear error naming it. (A server gone
+mid-run, and two retrains at once against one server: test_mlflow_outage.py.)"""
 
 import subprocess
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -13,58 +13,15 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-import tasks.pipeline.tracking as units_module
-import tasks.publish.drawing as drawing_module
-import tasks.tracking.runs as runs_module
 from flows.backfill import backfill_flow
 from flows.retrain import retrain_flow
 from flows.train import train_flow
 from tasks.errors import InfrastructureError
-from tasks.pipeline.plan import plan_units
-from tasks.pipeline.promotion import promote_location
 from tasks.tracking.store import model_name
-from tests.support.mlflow_server import MlflowServer, tempcast_env
-from tests.support.prefect_server import free_port, start_logged, stop_group
-from tests.support.synthetic import synthetic_observations, write_observations
-from tests.support.tiny import TINY_OPTIONS, tiny_settings
-
-STORE_TASKS = (runs_module.start_parent_run, runs_module.log_location_run)
-STORE_TASKS += (runs_module.close_parent_run, plan_units, promote_location)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One tracking server for the module; the first test runs its embedded half while it
-    starts. Each test uses its own location names, so registered models never mix."""
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
-    server.launch()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fail_fast(monkeypatch):
-    """No HTTP retries inside MLflow and no wait between the tasks' own retries (which still
-    happen), so that an unreachable server fails in seconds."""
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-    for store_task in STORE_TASKS:
-        monkeypatch.setattr(store_task, "retry_delay_seconds", 0)
-
-
-def observations(folder: Path, locations: tuple[str, ...]) -> str:
-    """Five years of synthetic daily observations, 2009..2013."""
-    frame = synthetic_observations(locations, "2009-01-01", "2013-12-31")
-    return str(write_observations(frame, folder / "obs.csv"))
-
-
-def all_runs(client: MlflowClient) -> list:
-    """Every run of the tempcast experiment."""
-    experiment = client.get_experiment_by_name("tempcast")
-    if experiment is None:
-        return []
-    return client.search_runs([experiment.experiment_id], max_results=1000)
+from tests.support.cli_probe import one_error_line
+from tests.support.mlflow_server import all_runs, tempcast_env
+from tests.support.prefect_server import free_port
+from tests.support.tiny import TINY_OPTIONS, observations_file, tiny_settings
 
 
 def run_key(run) -> tuple:
@@ -163,16 +120,16 @@ def assert_close(first: dict, second: dict) -> None:
 
 
 def test_the_flows_give_the_same_results_over_http_as_with_the_embedded_store(
-    server, tmp_path, monkeypatch
+    tracking_server, tmp_path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
     locations = ("Alpha", "Bravo")
-    data = observations(tmp_path, locations)
+    data = str(observations_file(tmp_path, locations))
     embedded_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     embedded = run_the_flows(embedded_uri, data, tmp_path / "embedded", monkeypatch)
-    server.wait()
-    before = {run.info.run_id for run in all_runs(MlflowClient(server.uri))}
-    over_http = run_the_flows(server.uri, data, tmp_path / "http", monkeypatch)
+    tracking_server.wait()
+    before = {run.info.run_id for run in all_runs(MlflowClient(tracking_server.uri))}
+    over_http = run_the_flows(tracking_server.uri, data, tmp_path / "http", monkeypatch)
 
     for name in ("train", "retrain", "forecasts", "backtest"):
         pd.testing.assert_frame_equal(
@@ -187,7 +144,7 @@ def test_the_flows_give_the_same_results_over_http_as_with_the_embedded_store(
     np.testing.assert_allclose(embedded["prediction"], over_http["prediction"], rtol=0, atol=1e-9)
 
     local = store_summary(embedded_uri, locations, set())
-    remote = store_summary(server.uri, locations, before)
+    remote = store_summary(tracking_server.uri, locations, before)
     assert remote["runs"] == local["runs"]
     assert sum(count for _, count in local["runs"]) == 3 + 2 + 2 + 4  # 3 parents, 8 children
     assert remote["params"] == local["params"]
@@ -200,16 +157,9 @@ def test_the_flows_give_the_same_results_over_http_as_with_the_embedded_store(
     assert local["aliases"]["tempcast-alpha"] == {"champion": "2", "challenger": "2"}
 
 
-def one_error_line(stderr: str) -> str:
-    """The CLI's error line; there must be exactly one."""
-    lines = [line for line in stderr.splitlines() if line.startswith("tempcast: error:")]
-    assert len(lines) == 1, stderr[-3000:]
-    return lines[0]
-
-
 def test_a_server_down_at_start_is_one_clear_error_naming_it(tmp_path, monkeypatch, fail_fast):
     monkeypatch.chdir(tmp_path)
-    data = observations(tmp_path, ("Alpha", "Bravo"))
+    data = str(observations_file(tmp_path, ("Alpha", "Bravo")))
     down = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", down)
     flows = {
@@ -243,161 +193,3 @@ def test_a_server_down_at_start_is_one_clear_error_naming_it(tmp_path, monkeypat
     assert result.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout == ""
-
-
-def runs_as_of(client: MlflowClient, as_of: str, locations: tuple[str, ...]) -> dict[str, list]:
-    """The locations' retrain runs as of a month."""
-    found: dict[str, list] = {location: [] for location in locations}
-    for run in all_runs(client):
-        tags = run.data.tags
-        if tags.get("tempcast.kind") == "retrain" and tags.get("tempcast.as_of") == as_of:
-            found.get(tags["tempcast.location"], []).append(run)
-    return found
-
-
-def aliases_of(client: MlflowClient, locations: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Every alias of the locations' registered models."""
-    return {
-        location: {
-            alias: str(version)
-            for alias, version in client.get_registered_model(model_name(location)).aliases.items()
-        }
-        for location in locations
-    }
-
-
-def assert_aliases_promoted(client: MlflowClient, locations: tuple[str, ...]) -> None:
-    """Every alias points to a version whose run FINISHED and whose promotion completed, and
-    every champion's decision says it was promoted."""
-    for location, aliases in aliases_of(client, locations).items():
-        for alias, version in aliases.items():
-            found = client.get_model_version(model_name(location), version)
-            run = client.get_run(found.run_id)
-            assert run.info.status == "FINISHED", (location, alias, version)
-            assert {"tempcast.promotion", "tempcast.promoted"} <= set(run.data.tags), (
-                location,
-                alias,
-                version,
-            )
-            if alias == "champion":
-                assert found.tags["promoted"] == run.data.tags["tempcast.promoted"] == "true"
-
-
-def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
-    server, tmp_path, monkeypatch, fail_fast
-):
-    monkeypatch.chdir(tmp_path)
-    locations = ("Charlie", "Delta")
-    data = observations(tmp_path, locations)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.wait())
-    client = MlflowClient(server.uri)
-    retrain_flow(as_of="2013-06", settings=tiny_settings(data, "june"))
-    before = aliases_of(client, locations)
-    assert before == {name: {"champion": "1", "challenger": "1"} for name in locations}
-
-    # Charlie is tracked (its run finished, its version tagged); the server goes away while
-    # Delta's run is being logged
-    charlie_tracked = threading.Event()
-    track = units_module.log_location_run
-
-    def tracked_then_told(parent_run_id, context, record):
-        try:
-            return track.fn(parent_run_id, context, record)
-        finally:
-            if record.location == "Charlie":
-                charlie_tracked.set()
-
-    telling_track = track.with_options()
-    telling_track.fn = tracked_then_told
-
-    def charts(started, frame, title):
-        if title.startswith("Delta"):
-            assert charlie_tracked.wait(180)
-            server.stop()
-        return drawn_test_charts(started, frame, title)
-
-    drawn_test_charts = drawing_module.drawn_test_charts
-    command = {"as_of": "2013-12", "settings": tiny_settings(data, "december")}
-    with monkeypatch.context() as outage:
-        outage.setattr(units_module, "log_location_run", telling_track)
-        outage.setattr(drawing_module, "drawn_test_charts", charts)
-        with pytest.raises(InfrastructureError) as caught:
-            retrain_flow(**command)
-    assert isinstance(caught.value, InfrastructureError), repr(caught.value)
-    assert f"MLflow tracking at {server.uri} failed: " in str(caught.value)
-
-    server.start()  # the same port and store
-    assert aliases_of(client, locations) == before, "an alias moved without a promotion"
-    runs = runs_as_of(client, "2013-12", locations)
-    assert [r.info.status for r in runs["Charlie"]] == ["FINISHED"]
-    assert "tempcast.promotion" not in runs["Charlie"][0].data.tags
-    assert [r.info.status for r in runs["Delta"]] == ["RUNNING"]  # left by the outage
-    charlie_run, delta_left = runs["Charlie"][0].info.run_id, runs["Delta"][0].info.run_id
-
-    again = retrain_flow(**command)
-    assert sorted(again.table["location"]) == list(locations)
-    runs = runs_as_of(client, "2013-12", locations)
-    finished = {
-        name: [r for r in found if r.info.status == "FINISHED"] for name, found in runs.items()
-    }
-    assert {name: len(found) for name, found in finished.items()} == {"Charlie": 1, "Delta": 1}
-    assert finished["Charlie"][0].info.run_id == charlie_run, "Charlie was trained again"
-    assert client.get_run(delta_left).info.status == "KILLED"
-    assert_aliases_promoted(client, locations)
-    decided = {row.location: row.promoted for row in again.table.itertuples()}
-    for location in locations:
-        champion = aliases_of(client, (location,))[location]["champion"]
-        assert champion == ("2" if decided[location] else "1"), location
-    print(
-        "\nserver gone mid-run: runs as of 2013-12 after the restart",
-        {name: dict(Counter(r.info.status for r in found)) for name, found in runs.items()},
-        "aliases",
-        aliases_of(client, locations),
-    )
-
-
-def test_two_retrains_at_once_against_one_server_keep_the_better_champion(server, tmp_path):
-    locations = ("Echo", "Foxtrot")
-    data = observations(tmp_path, locations)
-    uri = server.wait()
-    env = tempcast_env(uri)
-    processes, logs = [], []
-    for seed in (1, 2):
-        log = tmp_path / f"seed{seed}.log"
-        command = [sys.executable, "-m", "flows", "retrain", "--recipe", "article"]
-        command += ["--data", data, *TINY_OPTIONS, "--seed", str(seed), "--out", f"out{seed}"]
-        processes.append(start_logged(command, log, env, tmp_path))
-        logs.append(log)
-    try:
-        codes = [process.wait(timeout=400) for process in processes]
-    finally:
-        for process in processes:
-            stop_group(process)
-    outputs = [log.read_text() for log in logs]
-    assert codes == [0, 0], [output[-3000:] for output in outputs]
-    registry_errors = ("Traceback", "Exception", "Task run failed", "| ERROR", "tempcast: error")
-    registry_errors += ("RESOURCE_", "INTERNAL_ERROR", "UNIQUE constraint")
-    for output in outputs:
-        for words in registry_errors:
-            assert words not in output, output[-3000:]
-
-    client = MlflowClient(uri)
-    mlflow.set_tracking_uri(uri)
-    assert_aliases_promoted(client, locations)
-    runs = runs_as_of(client, "2013-12", locations)
-    for location in locations:
-        assert [r.info.status for r in runs[location]] == ["FINISHED", "FINISHED"]
-        name = model_name(location)
-        found = client.search_model_versions(f"name = '{name}'")
-        assert sorted(str(v.version) for v in found) == ["1", "2"]
-        scores = {str(v.version): client.get_run(v.run_id).data.metrics["test_mae"] for v in found}
-        champion = str(client.get_model_version_by_alias(name, "champion").version)
-        decisions = {
-            str(v.version): v.tags["promotion"]
-            for v in client.search_model_versions(f"name = '{name}'")
-        }
-        print(f"\n{location}: champion v{champion}, test MAE {scores}, {decisions}")
-        firsts = [reason for reason in decisions.values() if "no champion yet" in reason]
-        assert len(firsts) == 1, decisions  # the later one compared settings with the earlier
-        # the champion's settings, evaluated again on the same months, score as its own run did
-        assert scores[champion] == min(scores.values()), (location, champion, scores)
