@@ -256,9 +256,9 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     typer.echo(UI_HINT)
 
 
-def only(flag: str, what: str) -> Any:
-    """A filter option of `tempcast forecasts`: only the forecasts of `what`."""
-    return typer.Option(flag, help=f"Only the forecasts of {what}.", show_default=False)
+def only(flag: str, what: str, rows: str = "forecasts") -> Any:
+    """A filter option of `tempcast forecasts` (or `observations`): only the rows of `what`."""
+    return typer.Option(flag, help=f"Only the {rows} of {what}.", show_default=False)
 
 
 @app.command()
@@ -277,6 +277,53 @@ def forecasts(
     from tasks.publish.history import forecast_history, format_history, history_uri
 
     typer.echo(format_history(forecast_history(history_uri(), location, as_of, month), style))
+
+
+@app.command()
+def ingest(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Kaggle-layout or Bureau per-station monthly CSV files.", show_default=False
+        ),
+    ],
+    location: Annotated[
+        str | None,
+        typer.Option(
+            "--location",
+            help="The station of Bureau files. Default: the title's station name without spaces.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Validate new observations and add them to the observation store
+    ($TEMPCAST_OBSERVATIONS_URI, default sqlite:///observations.db), one transaction per file:
+    print what was added, kept aside (with reasons) and corrected, and what the corrections
+    touch. A file ingested before adds nothing. Runs as the Prefect flow `ingest`."""
+    from tasks.data.intake import check_observation_file
+    from tasks.data.store import shown, store_uri
+
+    shown(store_uri())  # a malformed URL: one line, before Prefect starts
+    for path in files:
+        check_observation_file(path, location)
+    report = run_flow("ingest", files=[str(path) for path in files], location=location)
+    typer.echo("\n".join(report.lines()))
+
+
+@app.command()
+def observations(
+    location: Annotated[
+        str | None, only("--location", "this location (any letter case)", "observations")
+    ] = None,
+    month: Annotated[str | None, only("--month", "this month (YYYY-MM)", "observations")] = None,
+) -> None:
+    """Print what the observation store holds per location and month: days observed with both
+    temperatures (of the month's days), days without one, the last day, and the first and last
+    ingest ($TEMPCAST_OBSERVATIONS_URI, default sqlite:///observations.db)."""
+    from tasks.data.coverage import format_coverage, store_coverage
+    from tasks.data.store import store_uri
+
+    typer.echo(format_coverage(store_coverage(store_uri(), location, month)))
 
 
 @app.command()

@@ -16,7 +16,12 @@ import pandas as pd
 
 from tasks.calls import step
 from tasks.data.bom import file_layout, read_bom_file
-from tasks.data.ingest import IngestResult, read_raw_observations, validate_observations
+from tasks.data.ingest import (
+    IngestResult,
+    check_data_file,
+    read_raw_observations,
+    validate_observations,
+)
 from tasks.data.store import VALUES, Provenance, Written, append_ingest
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
@@ -124,20 +129,31 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_observation_file(path: Path, location: str | None = None) -> None:
+    """Fail fast, before any flow starts, when a file cannot be ingested at all: absent, of
+    neither layout, a Bureau header without the temperature columns, `--location` for a Kaggle
+    file (whose rows name their stations)."""
+    if file_layout(path) == "bom":
+        read_bom_file(path, location)
+        return
+    if location is not None:
+        raise TempcastError(
+            f"data file {path}: --location applies to Bureau files only (the rows name theirs)"
+        )
+    check_data_file(path)
+
+
 def read_observation_file(
     path: Path, location: str | None = None
 ) -> tuple[IngestResult, Provenance]:
     """Read and validate a file of either layout; its validation and provenance (the Bureau's
     station number where its file names one). `location` names a Bureau file's station; for a
     Kaggle file, whose rows name theirs, it is an error."""
+    check_observation_file(path, location)
     if file_layout(path) == "bom":
         bom = read_bom_file(path, location)
         provenance = Provenance(path.name, sha256_of(path), "bom", bom.station)
         return validate_observations(bom.rows, path), provenance
-    if location is not None:
-        raise TempcastError(
-            f"data file {path}: --location applies to Bureau files only (the rows name theirs)"
-        )
     provenance = Provenance(path.name, sha256_of(path), "kaggle")
     return validate_observations(read_raw_observations(path), path), provenance
 

@@ -191,9 +191,9 @@ def previous_ingest(connection: sa.Connection, sha256: str) -> sa.Row | None:
 def compare(incoming: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split incoming rows (VALUES, one per location and day) into those not stored yet and
     those that change a stored row (with `old_MinTemp`, `old_MaxTemp` and the `ingest_id` that
-    wrote them). A row equal to the
-    stored one changes nothing, and neither does a row missing a temperature where the stored
-    row has both: a missing value never replaces an observed one."""
+    wrote them), with the values to store. A missing value never replaces an observed one: where
+    the incoming row lacks a temperature, the stored one stays; a row that then equals the
+    stored one changes nothing."""
     merged = incoming.merge(
         stored.rename(columns={"MinTemp": "old_MinTemp", "MaxTemp": "old_MaxTemp"}),
         on=["Date", "Location"],
@@ -204,10 +204,9 @@ def compare(incoming: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame,
     same = pd.Series(True, index=merged.index)
     for column in ("MinTemp", "MaxTemp"):
         old = merged[f"old_{column}"]
+        merged[column] = merged[column].where(new | merged[column].notna(), old)
         same &= (merged[column] == old) | (merged[column].isna() & old.isna())
-    complete = merged[["MinTemp", "MaxTemp"]].notna().all(axis=1)
-    stored_complete = merged[["old_MinTemp", "old_MaxTemp"]].notna().all(axis=1)
-    changes = ~new & ~same & (complete | ~stored_complete)
+    changes = ~new & ~same
     added = merged.loc[new, VALUES].reset_index(drop=True)
     return added, merged.loc[changes].drop(columns="_merge").reset_index(drop=True)
 
@@ -335,3 +334,60 @@ def has_observations(uri: str) -> bool:
     with opened(uri) as engine, engine.connect() as connection:
         first = connection.execute(sa.select(observations_table.c.location).limit(1)).first()
     return first is not None
+
+
+def date_span(uri: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last stored day (None when nothing is stored)."""
+    o = observations_table.c
+    with opened(uri) as engine, engine.connect() as connection:
+        first, last = connection.execute(sa.select(sa.func.min(o.date), sa.func.max(o.date))).one()
+    return None if first is None else (pd.Timestamp(first), pd.Timestamp(last))
+
+
+def day_rows(uri: str, location: str | None = None, month: pd.Period | None = None) -> pd.DataFrame:
+    """Per stored day (of `location`, any letter case, and `month` when given): location,
+    date, whether both temperatures are known (`complete`), and the first and last ingests
+    that wrote it with their times."""
+    o, first, last = observations_table.c, ingests_table.alias(), ingests_table.alias()
+    conditions = []
+    if location is not None:
+        conditions.append(sa.func.lower(o.location) == location.lower())
+    if month is not None:
+        conditions.append(o.date.between(month.start_time.date(), month.end_time.date()))
+    query = (
+        sa.select(
+            o.location,
+            o.date,
+            (o.min_temp.is_not(None) & o.max_temp.is_not(None)).label("complete"),
+            o.first_ingest_id,
+            first.c.ingested_at.label("first_at"),
+            o.ingest_id,
+            last.c.ingested_at.label("last_at"),
+        )
+        .join(first, first.c.id == o.first_ingest_id)
+        .join(last, last.c.id == o.ingest_id)
+        .where(*conditions)
+        .order_by(o.location, o.date)
+    )
+    with opened(uri) as engine, engine.connect() as connection:
+        rows = connection.execute(query).all()
+    columns = [
+        "location",
+        "date",
+        "complete",
+        "first_ingest_id",
+        "first_at",
+        "ingest_id",
+        "last_at",
+    ]
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
+    return frame.astype({"date": "datetime64[us]", "complete": bool})
+
+
+def stored_locations(uri: str) -> list[str]:
+    """Every location with a stored observation, sorted."""
+    query = (
+        sa.select(observations_table.c.location).distinct().order_by(observations_table.c.location)
+    )
+    with opened(uri) as engine, engine.connect() as connection:
+        return list(connection.execute(query).scalars())
