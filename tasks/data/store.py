@@ -8,7 +8,9 @@ with the `postgres` extra). Tables, created on first use:
 - `observation_ingests`: one row per ingested file (its name, SHA-256, layout, when) and what
   it did (rows read, added, changed, unchanged, rejected, missing a temperature);
 - `observations`: one row per location and day (temperatures NULL where the file had none),
-  with the ingests that first and last wrote it;
+  with the ingests that first and last wrote it and its place among the first one's rows
+  (`seq`): read back in that order, a store loaded from a file gives the file's rows in the
+  file's order, hence the same monthly means to the last bit and the same data digest;
 - `observation_revisions`: the values a correction replaced, with the ingest that had written
   them and the one that replaced them (nothing is silently lost);
 - `observation_rejects`: the rows kept aside, as read, with their reasons.
@@ -57,6 +59,7 @@ observations_table = sa.Table(
     sa.Column("min_temp", sa.Double),
     sa.Column("max_temp", sa.Double),
     sa.Column("first_ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
 )
 revisions_table = sa.Table(
@@ -154,8 +157,8 @@ def value_columns(table: sa.Table) -> list[sa.ColumnElement]:
 def read_rows(
     connection: sa.Connection, locations: list[str] | None = None, dates: tuple | None = None
 ) -> pd.DataFrame:
-    """Stored observations (VALUES and the `ingest_id` that last wrote each), by location and
-    date; only `locations` and dates in the closed range `dates` when given."""
+    """Stored observations (VALUES and the `ingest_id` that last wrote each), in the order they
+    were first ingested; only `locations` and dates in the closed range `dates` when given."""
     o = observations_table.c
     conditions = []
     if locations is not None:
@@ -165,14 +168,14 @@ def read_rows(
     query = (
         sa.select(*value_columns(observations_table), o.ingest_id)
         .where(*conditions)
-        .order_by(o.location, o.date)
+        .order_by(o.first_ingest_id, o.seq)
     )
     return from_stored(connection.execute(query).all(), [*VALUES, "ingest_id"])
 
 
 def stored_observations(uri: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every stored observation (VALUES, NaN where a temperature is missing, by location and
-    date) and every row kept aside (REJECT_COLUMNS), for the pipeline to read."""
+    """Every stored observation (VALUES, NaN where a temperature is missing, in the order they
+    were first ingested) and every row kept aside (REJECT_COLUMNS), for the pipeline to read."""
     r = rejects_table.c
     rejects_query = sa.select(r.record, *value_columns(rejects_table), r.reason).order_by(r.id)
     with opened(uri) as engine, engine.connect() as connection:
@@ -247,7 +250,9 @@ def write_changes(
     """Insert the new rows; keep the old values of each changed row as a revision, then replace
     them."""
     if len(added):
-        records = as_records(added, STORED, first_ingest_id=ingest_id, ingest_id=ingest_id)
+        numbered = added.assign(seq=range(len(added)))
+        ids = {"first_ingest_id": ingest_id, "ingest_id": ingest_id}
+        records = as_records(numbered, {**STORED, "seq": "seq"}, **ids)
         connection.execute(sa.insert(observations_table), records)
     if not len(changed):
         return
