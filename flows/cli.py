@@ -295,6 +295,14 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    complete_share: Annotated[
+        float,
+        typer.Option(
+            "--complete-share",
+            help="A month is complete when this share of the locations that reported the month"
+            " before have its last day (then the month-complete event starts the retrain).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Validate new observations and add them to the observation store
     ($TEMPCAST_OBSERVATIONS_URI, default sqlite:///observations.db), one transaction per file:
@@ -304,9 +312,12 @@ def ingest(
     from tasks.data.store import shown, store_uri
 
     shown(store_uri())  # a malformed URL: one line, before Prefect starts
+    if not 0 < complete_share <= 1:
+        raise TempcastError(f"--complete-share {complete_share} is not in (0, 1]")
     for path in files:
         check_observation_file(path, location)
-    report = run_flow("ingest", files=[str(path) for path in files], location=location)
+    paths = [str(path) for path in files]
+    report = run_flow("ingest", files=paths, location=location, complete_share=complete_share)
     typer.echo("\n".join(report.lines()))
 
 

@@ -396,3 +396,17 @@ def stored_locations(uri: str) -> list[str]:
     )
     with opened(uri) as engine, engine.connect() as connection:
         return list(connection.execute(query).scalars())
+
+
+def days_between(uri: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """The stored days (location, date, first_ingest_id) from `first` to `last` inclusive."""
+    o = observations_table.c
+    query = sa.select(o.location, o.date, o.first_ingest_id).where(
+        o.date.between(first.date(), last.date())
+    )
+    with opened(uri) as engine, engine.connect() as connection:
+        rows = connection.execute(query).all()
+    frame = pd.DataFrame(
+        [tuple(row) for row in rows], columns=["location", "date", "first_ingest_id"]
+    )
+    return frame.astype({"date": "datetime64[us]"})

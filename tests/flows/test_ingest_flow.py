@@ -11,6 +11,7 @@ import pytest
 from prefect.artifacts import Artifact
 from typer.testing import CliRunner
 
+from flows import ingest as ingest_module
 from flows.cli import app
 from tasks.publish.history import append_forecasts
 from tests.support.bureau import bureau_month
@@ -33,7 +34,9 @@ def invoke(*arguments: str) -> str:
     return result.output
 
 
-def test_ingest_then_a_correction_names_what_it_touches(store, tracking_store):
+def test_ingest_then_a_correction_names_what_it_touches(store, tracking_store, monkeypatch):
+    events = []
+    monkeypatch.setattr(ingest_module, "emit_event", lambda **event: events.append(event))
     history = synthetic_observations(("Alpha", "CoffsHarbour"), "2014-01-01", "2017-06-30")
     kaggle = write_observations(history, tracking_store / "history.csv")
     append_forecasts("sqlite:///forecasts.db", stored_rows("2017-05", location="CoffsHarbour"))
@@ -41,6 +44,10 @@ def test_ingest_then_a_correction_names_what_it_touches(store, tracking_store):
     assert "history.csv: ingest 1 (kaggle" in first and "2,554 added" in first
     assert "IDCJDW-CoffsHarbour-2017-07.csv: ingest 2 (bom" in first and "31 added" in first
     assert "Corrected" not in first
+    assert "Month 2017-06 is complete: tempcast.observations.month-complete emitted" in first
+    assert [(e["event"], e["payload"]) for e in events] == [
+        ("tempcast.observations.month-complete", {"month": "2017-06"})
+    ]
 
     (tracking_store / "fixed").mkdir()
     fixed = bureau_month(tracking_store / "fixed", month="2017-06", days=30, offset=0.5)
@@ -55,6 +62,8 @@ def test_ingest_then_a_correction_names_what_it_touches(store, tracking_store):
     artifact = Artifact.get("observations-ingest")
     rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert {row["month"]: row["changed"] for row in rows} == {"2017-06": 30}
+    assert events[-1]["event"] == "tempcast.observations.corrected"
+    assert events[-1]["payload"]["months"] == {"CoffsHarbour": ["2017-06"]}
 
     again = invoke("ingest", str(fixed))
     assert "already ingested (ingest 3," in again

@@ -177,6 +177,7 @@ def test_prefect_yaml_agrees_with_flows_deployments():
             entry.get("parameters", {}),
             set(entry.get("tags", [])),
             entry["work_pool"]["name"],
+            entry.get("triggers", []),
         )
         for entry in project["deployments"]
     }
@@ -187,6 +188,7 @@ def test_prefect_yaml_agrees_with_flows_deployments():
             spec.parameters,
             set(spec.tags),
             WORK_POOL,
+            list(spec.triggers),
         )
         for spec in DEPLOYMENTS
     }
