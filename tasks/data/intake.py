@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.observations import location_key
 from tasks.calls import step
 from tasks.data.bom import file_layout, read_bom_file
 from tasks.data.ingest import (
@@ -22,7 +23,7 @@ from tasks.data.ingest import (
     read_raw_observations,
     validate_observations,
 )
-from tasks.data.store import VALUES, Provenance, Written, append_ingest
+from tasks.data.store import VALUES, Provenance, Written, append_ingest, stored_locations
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
 
@@ -158,11 +159,25 @@ def read_observation_file(
     return validate_observations(read_raw_observations(path), path), provenance
 
 
+def refuse_other_spellings(path: Path, names: list[str], uri: str) -> None:
+    """A station the store knows under another spelling of the same key ('albury' beside
+    'Albury') would get a second model under one name: the file is refused, naming both."""
+    known = {location_key(name): name for name in stored_locations(uri)}
+    for name in names:
+        stored = known.get(location_key(name), name)
+        if stored != name:
+            raise TempcastError(
+                f"data file {path}: location {name!r} is stored as {stored!r};"
+                f" spell it so (Bureau files: --location {stored})"
+            )
+
+
 @step("ingest-file")
 def ingest_file(path: Path, uri: str, location: str | None = None) -> FileIngest:
     """Read, validate and store one file (one transaction); what became of its rows."""
     validated, provenance = read_observation_file(path, location)
     incoming = pd.concat([validated.accepted, validated.incomplete], ignore_index=True)
+    refuse_other_spellings(path, sorted(incoming["Location"].unique()), uri)
     counts = {
         "rows_read": validated.rows_read,
         "rows_rejected": validated.rows_rejected,

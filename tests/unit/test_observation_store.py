@@ -169,6 +169,13 @@ def test_a_file_of_another_layout_is_one_line_naming_the_problem(tmp_path, lines
     assert "\n" not in str(error.value) and str(path) in str(error.value)
 
 
+def test_a_station_stored_under_another_spelling_is_refused(tmp_path, uri):
+    ingest_file.fn(write_lines(tmp_path / "june.csv", *FIRST), uri)
+    with pytest.raises(TempcastError, match="location 'alpha' is stored as 'Alpha'"):
+        ingest_file.fn(write_lines(tmp_path / "july.csv", "2017-07-01,alpha,5,15"), uri)
+    assert len(table(uri, "observation_ingests")) == 1
+
+
 def test_location_is_for_bureau_files_only(tmp_path):
     with pytest.raises(TempcastError, match="--location applies to Bureau files only"):
         check_observation_file(write_lines(tmp_path / "june.csv", *FIRST), "Alpha")
