@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
 
-.PHONY: install data run test lint format ui bench lock clean
+.PHONY: install data run test lint format ui bench docs lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,9 @@ install: $(STAMP)  ## create .venv with the project and its dev extra
 run: install  ## the main job on the embedded defaults: retrain every location, forecast
 	$(BIN)/tempcast retrain --all
 
-ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1; first, the URL of the runs
+ui: install  ## the MLflow UI on the same store, bound to 127.0.0.1 (without MLflow's GenAI job runners); first, the URL of the runs
 	-@$(BIN)/python -c 'from tasks.tracking.store import runs_page; print(runs_page("http://127.0.0.1:$(UI_PORT)"))'
-	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" \
 		--host 127.0.0.1 --port $(UI_PORT) --workers 1
 
 data: install  ## the observations file: found where tempcast looks, else fetched and checked
@@ -40,8 +40,11 @@ format: install  ## apply ruff's fixes and formatting
 bench: install  ## timing and accuracy comparisons (long)
 	$(BIN)/python -m benchmarks
 
+docs: install  ## the docs site into site/, failing on any warning (its CLI reference from the app)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lock: install  ## re-pin every dependency into requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

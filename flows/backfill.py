@@ -6,22 +6,24 @@ production forecasts.
 """
 
 import dataclasses
-from pathlib import Path
 
 from prefect import flow, unmapped
 
 from tasks.backtest.origins import (
+    BackfillJob,
     BackfillResult,
     backtest_origin,
     prepare_origins,
     publish_backtest,
     wait_for_origins,
 )
-from tasks.backtest.scoring import expand_range, overall, truth_table
 from tasks.data.ingest import ingest_observations, resolve_data_path
 from tasks.data.locations import choose_locations
+from tasks.data.monthly import truth_table
+from tasks.data.months import expand_range
 from tasks.data.prepared import table_digest
-from tasks.model.fitting import sharing_fits
+from tasks.model.backtests import overall
+from tasks.model.training import sharing_fits
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.plan import batch_key
 from tasks.pipeline.runners import fan_out_runner
@@ -38,9 +40,10 @@ def backfill_flow(
     """Fit, track and backtest every location as of every month from `start` to `end`."""
     run = settings or RunSettings()
     config = run.config()
-    out = ensure_folder(Path(run.out or "outputs/backfill"))
+    places = run.places()
+    out = ensure_folder(places.out_folder("backfill"))
     months = expand_range(start, end)
-    ingested = ingest_observations(resolve_data_path(run.data))
+    ingested = ingest_observations(resolve_data_path(places.data))
     origins = prepare_origins(ingested, months, run.selection, run.rules, config)
     available = sorted({name for origin in origins for name in origin.prepared.locations})
     chosen = choose_locations(available, run.locations)
@@ -53,20 +56,10 @@ def backfill_flow(
         {"tempcast.kind": "backfill-parent", "tempcast.backfill": label},
         batch_key("backfill", label, settings_used, table_digest(truth), chosen),
     )
-    with fan_out_runner(run) as runner, sharing_fits():
-        futures = runner.map(
-            backtest_origin,
-            {
-                "origin": origins,
-                "locations": unmapped(chosen if run.locations else None),
-                "config": unmapped(config),
-                "settings": unmapped(settings_used),
-                "truth": unmapped(truth),
-                "parent_run_id": unmapped(parent_run_id),
-                "range_label": unmapped(label),
-                "force": unmapped(force),
-            },
-        )
+    with fan_out_runner(run, places) as runner, sharing_fits():
+        asked = chosen if run.locations else None
+        job = BackfillJob(asked, config, settings_used, truth, parent_run_id, label, force)
+        futures = runner.map(backtest_origin, {"origin": origins, "job": unmapped(job)})
         result = wait_for_origins(origins, futures)
     summaries = publish_backtest(result.rows, out, parent_run_id, f"backtest {label}")
     counts = {"units_trained": result.trained, "units_reused": result.reused}

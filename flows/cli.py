@@ -7,18 +7,18 @@ status 2 for what the user can fix (a bad file, option or location), 1 for the i
 """
 
 import functools
-import importlib
-import logging
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
-from flows.options import run_settings_options
+from flows.cli_observations import ingest, observations
+from flows.console import console_progress, prefect_api_configured, run_flow
+from flows.options import only, run_settings_options
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import FILES, Places
+from tasks.quiet import DEBUG_VARIABLE, VERBOSE_VARIABLE, debugging, show_everything
 from tasks.settings import RunSettings
 
 app = typer.Typer(
@@ -27,7 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-DEBUG_VARIABLE, VERBOSE_VARIABLE = "TEMPCAST_DEBUG", "TEMPCAST_VERBOSE"
 UI_HINT = (
     "Compare the runs in the MLflow UI: `make ui`, then open the URL it prints"
     " (the same store: $MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)"
@@ -59,37 +58,7 @@ def tempcast(
 ) -> None:
     """Forecast monthly temperatures of Australian weather stations with LSTMs, on Prefect."""
     if verbose:
-        os.environ[VERBOSE_VARIABLE] = "1"  # read by tasks.quiet, here and in worker processes
-
-
-class ExpectedErrorFilter(logging.Filter):
-    """Log expected errors in one line: drop their tracebacks from log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], TempcastError | InfrastructureError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def quiet_expected_errors() -> None:
-    """Attach ExpectedErrorFilter to every handler Prefect has configured; unless --verbose,
-    keep MLflow's INFO lines out of the console (tasks.tracking.store.quiet_mlflow hides its
-    progress bars)."""
-    import prefect.logging  # noqa: F401  (configures Prefect's handlers)
-
-    from tasks.quiet import verbose
-
-    if not verbose():
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-    loggers = [
-        logging.getLogger(),
-        *(logging.getLogger(n) for n in logging.root.manager.loggerDict),
-    ]
-    for logger in loggers:
-        for handler in getattr(logger, "handlers", []):
-            if not any(isinstance(f, ExpectedErrorFilter) for f in handler.filters):
-                handler.addFilter(ExpectedErrorFilter())
+        show_everything()  # read by tasks.quiet, here and in worker processes
 
 
 def checked_settings(
@@ -106,21 +75,6 @@ def checked_settings(
     if known is not None:
         choose_locations(known(checked), checked.locations)
     return checked
-
-
-def run_flow(module: str, **parameters: object) -> object:
-    """Quiet expected errors, import the flow (and TensorFlow) only now, and run it; when some
-    locations failed, print the results of those that finished before the one-line error."""
-    from tasks.pipeline.failures import LocationsFailed
-
-    quiet_expected_errors()
-    flow = getattr(importlib.import_module(f"flows.{module}"), f"{module}_flow")
-    try:
-        return flow(**parameters)
-    except LocationsFailed as failed:
-        if failed.finished:
-            typer.echo(failed.finished)
-        raise
 
 
 def print_prepare_summary(report: dict, out: Path) -> None:
@@ -141,59 +95,18 @@ def print_prepare_summary(report: dict, out: Path) -> None:
         f" {len(report['months_dropped'])} months (reasons in report.json);"
         f" imputed {report['imputed_cells']} cells"
     )
-    typer.echo(f"Files in {out}/: monthly.csv imputed.csv rejects.csv report.json monthly.html")
+    names = (FILES.monthly, FILES.imputed, FILES.rejects, FILES.report, FILES.monthly_chart)
+    typer.echo(f"Files in {out}/: {' '.join(names)}")
 
 
-def prefect_settings_files() -> list[Path]:
-    """The files from which Prefect could read an API URL besides the environment: the profiles
-    file, and prefect.toml, .env or pyproject.toml's [tool.prefect] in the working folder."""
-    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
-    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
-    candidates = {profiles: "", Path("prefect.toml"): "", Path(".env"): "PREFECT_"}
-    candidates[Path("pyproject.toml")] = "[tool.prefect"
-    return [
-        path
-        for path, marker in candidates.items()
-        if path.is_file() and marker in path.read_text(errors="replace")
-    ]
-
-
-def prefect_api_configured() -> bool:
-    """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the active
-    profile); without one, a flow first starts a temporary Prefect server. Prefect itself (two to
-    three seconds to import) is asked only where one of its settings files exists."""
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    if not prefect_settings_files() and not os.environ.get("PREFECT_PROFILE"):
-        return False
-    from prefect.settings import get_current_settings
-
-    return bool(get_current_settings().api.url)
-
-
-def console_progress() -> None:
-    """Show tempcast's progress lines (INFO and above) on the console, in Prefect's format,
-    where no Prefect handler does (steps run as plain functions, Prefect never imported)."""
-    logger = logging.getLogger("tempcast")
-    logger.setLevel(logging.INFO)
-    if "prefect" in sys.modules or logger.handlers:
-        return
-    handler = logging.StreamHandler()
-    line = "%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s"
-    handler.setFormatter(logging.Formatter(line, "%H:%M:%S"))
-    handler.addFilter(ExpectedErrorFilter())
-    logger.addHandler(handler)
-
-
-def run_steps(module: str, **parameters: object) -> object:
-    """Run a chain of steps (flows/steps.py: `<module>_steps`) as plain functions, in this
-    process, with no Prefect API (and without importing Prefect), with tempcast's progress lines
-    on the console."""
-    from flows import steps
+def run_steps(steps: Callable[..., Any], **parameters: object) -> Any:
+    """Run a chain of steps (flows/steps.py) as plain functions, in this process, with no
+    Prefect API (and without importing Prefect), with tempcast's progress lines on the
+    console."""
     from tasks.calls import as_function
 
     console_progress()
-    return getattr(steps, f"{module}_steps")(**parameters, call=as_function)
+    return steps(**parameters, call=as_function)
 
 
 @app.command()
@@ -204,10 +117,17 @@ def prepare(settings: RunSettings) -> None:
     Runs as a Prefect flow where a Prefect API is configured, else as plain steps (nothing is
     started)."""
     settings = checked_settings(settings)
-    out = Path(settings.out or "outputs")
-    run = run_flow if prefect_api_configured() else run_steps
+    out = settings.places().out_folder("prepare")
+    if prefect_api_configured():
+        from flows.prepare import prepare_flow
+
+        run, chain = run_flow, prepare_flow
+    else:
+        from flows.steps import prepare_steps
+
+        run, chain = run_steps, prepare_steps
     report = run(
-        "prepare",
+        chain,
         data=settings.data,
         out=str(out),
         selection=settings.selection,
@@ -223,11 +143,13 @@ def train(settings: RunSettings, force: ForceOption = False) -> None:
     from flows.steps import kept_locations
 
     settings = checked_settings(settings, kept_locations if settings.locations else None)
-    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+    from flows.train import train_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_table
 
-    table = run_flow("train", settings=settings, force=force)
+    table = run_flow(train_flow, settings=settings, force=force)
     typer.echo(format_table(table))
-    typer.echo(f"Metrics in {settings.out or 'outputs'}/metrics.csv. {UI_HINT}")
+    out = settings.places().out_folder("train")
+    typer.echo(f"Metrics in {out}/{FILES.metrics}. {UI_HINT}")
 
 
 @app.command()
@@ -239,26 +161,23 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     check = settings.locations or as_of
     known = functools.partial(kept_locations, as_of=as_of, cut=True) if check else None
     settings = checked_settings(settings, known)
-    from tasks.publish.reports import format_table  # (Prefect: only once the command is checked)
+    from flows.retrain import retrain_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_table
 
-    result = run_flow("retrain", as_of=as_of, force=force, settings=settings)
+    result = run_flow(retrain_flow, as_of=as_of, force=force, settings=settings)
     typer.echo(format_table(result.table))
     if result.as_of.stale:
         typer.echo(result.as_of.note)
     promoted = int(result.table["promoted"].fillna(False).astype(bool).sum())
-    out = settings.out or "outputs"
+    out = settings.places().out_folder("retrain")
     typer.echo(
         f"as_of {result.as_of.label}: {promoted} of {len(result.table)} locations promoted;"
-        f" forecasts for {result.forecasts['location'].nunique()} locations in {out}/forecasts.csv"
+        f" forecasts for {result.forecasts['location'].nunique()} locations in"
+        f" {out}/{FILES.forecasts}"
     )
     for line in result.live.lines() if result.live else []:
         typer.echo(line)
     typer.echo(UI_HINT)
-
-
-def only(flag: str, what: str, rows: str = "forecasts") -> Any:
-    """A filter option of `tempcast forecasts` (or `observations`): only the rows of `what`."""
-    return typer.Option(flag, help=f"Only the {rows} of {what}.", show_default=False)
 
 
 @app.command()
@@ -274,67 +193,14 @@ def forecasts(
     chance of a warmer-than-median month where stored, and its actual value and errors once its
     month was scored ($TEMPCAST_FORECASTS_URI, default sqlite:///forecasts.db). Reads only
     (an older history first gains the new columns), without TensorFlow or Prefect."""
-    from tasks.publish.history import forecast_history, format_history, history_uri
+    from tasks.publish.history import forecast_history, format_history
 
-    typer.echo(format_history(forecast_history(history_uri(), location, as_of, month), style))
-
-
-@app.command()
-def ingest(
-    files: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Kaggle-layout or Bureau per-station monthly CSV files.", show_default=False
-        ),
-    ],
-    location: Annotated[
-        str | None,
-        typer.Option(
-            "--location",
-            help="The station of Bureau files. Default: the title's station name without spaces.",
-            show_default=False,
-        ),
-    ] = None,
-    complete_share: Annotated[
-        float,
-        typer.Option(
-            "--complete-share",
-            help="A month is complete when this share of the locations that reported the month"
-            " before have its last day (then the month-complete event starts the retrain).",
-        ),
-    ] = 1.0,
-) -> None:
-    """Validate new observations and add them to the observation store
-    ($TEMPCAST_OBSERVATIONS_URI, default sqlite:///observations.db), one transaction per file:
-    print what was added, kept aside (with reasons) and corrected, and what the corrections
-    touch. A file ingested before adds nothing. Runs as the Prefect flow `ingest`."""
-    from tasks.data.intake import check_observation_file
-    from tasks.data.store import shown, store_uri
-
-    shown(store_uri())  # a malformed URL: one line, before Prefect starts
-    if not 0 < complete_share <= 1:
-        raise TempcastError(f"--complete-share {complete_share} is not in (0, 1]")
-    for path in files:
-        check_observation_file(path, location)
-    paths = [str(path) for path in files]
-    report = run_flow("ingest", files=paths, location=location, complete_share=complete_share)
-    typer.echo("\n".join(report.lines()))
+    uri = Places.from_environment().history_uri
+    typer.echo(format_history(forecast_history(uri, location, as_of, month), style))
 
 
-@app.command()
-def observations(
-    location: Annotated[
-        str | None, only("--location", "this location (any letter case)", "observations")
-    ] = None,
-    month: Annotated[str | None, only("--month", "this month (YYYY-MM)", "observations")] = None,
-) -> None:
-    """Print what the observation store holds per location and month: days observed with both
-    temperatures (of the month's days), days without one, the last day, and the first and last
-    ingest ($TEMPCAST_OBSERVATIONS_URI, default sqlite:///observations.db)."""
-    from tasks.data.coverage import format_coverage, store_coverage
-    from tasks.data.store import store_uri
-
-    typer.echo(format_coverage(store_coverage(store_uri(), location, month)))
+app.command()(ingest)
+app.command()(observations)
 
 
 @app.command()
@@ -347,18 +213,19 @@ def backfill(
 ) -> None:
     """Re-run the pipeline as of every month of a range and backtest it (never production)."""
     from flows.steps import observed_locations
-    from tasks.backtest.scoring import expand_range
+    from tasks.data.months import expand_range
 
     expand_range(start, end)  # a range in the wrong order: one line, before anything starts
     settings = checked_settings(settings, observed_locations if settings.locations else None)
-    from tasks.publish.reports import format_summary  # (Prefect: only once the command is checked)
+    from flows.backfill import backfill_flow  # (Prefect: only once the command is checked)
+    from tasks.publish.reports import format_summary
 
-    result = run_flow("backfill", start=start, end=end, force=force, settings=settings)
+    result = run_flow(backfill_flow, start=start, end=end, force=force, settings=settings)
     typer.echo(format_summary(result.summaries["by_step"]))
-    out = settings.out or "outputs/backfill"
+    out = settings.places().out_folder("backfill")
     typer.echo(
         f"{result.trained} units trained, {result.reused} reused; backtest rows in"
-        f" {out}/backtest.csv, summaries by step and location beside it. {UI_HINT}"
+        f" {out}/{FILES.backtest}, summaries by step and location beside it. {UI_HINT}"
     )
 
 
@@ -449,7 +316,7 @@ def main(app_: Callable[[], object] = app) -> None:
     except InfrastructureError as error:
         raise failed(str(error), 1) from None
     except Exception as error:
-        if os.environ.get(DEBUG_VARIABLE):
+        if debugging():
             raise
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise failed(

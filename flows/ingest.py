@@ -21,7 +21,8 @@ from tasks.data.completeness import newly_complete_month
 from tasks.data.corrections import PUBLISHED_COLUMNS, Affected, affected_by
 from tasks.data.intake import FileIngest, ingest_file, month_of
 from tasks.data.months import last_complete_month
-from tasks.data.store import date_span, days_between, shown, store_uri
+from tasks.data.store_reads import date_span, days_between
+from tasks.data.store_tables import shown, store_uri
 from tasks.publish.history import history_exists, history_uri, read_forecasts
 from tasks.settings import RunSettings
 
@@ -92,13 +93,17 @@ def emit_events(report: IngestReport, uri: str) -> None:
 
 @flow(name="ingest")
 def ingest_flow(
-    files: list[str], location: str | None = None, complete_share: float = 1.0
+    files: list[str],
+    location: str | None = None,
+    complete_share: float = 1.0,
+    store: str | None = None,
 ) -> IngestReport:
-    """Validate and store each file (a file stored before adds nothing), publish a table of
-    what each added, rejected and corrected per location and month, and emit the events of a
-    completed month (`complete_share`: the share of the locations that reported the month
-    before that must reach its last day) and of corrections."""
-    uri = store_uri()
+    """Validate and store each file (a file stored before adds nothing) in the `store` (None:
+    where tasks.places says), publish a table of what each added, rejected and corrected per
+    location and month, and emit the events of a completed month (`complete_share`: the share
+    of the locations that reported the month before that must reach its last day) and of
+    corrections."""
+    uri = store or store_uri()
     done = [ingest_file(Path(path), uri, location) for path in files]
     affected = corrections(done, uri, RunSettings())
     report = IngestReport(done, affected, completed_month(done, uri, complete_share))

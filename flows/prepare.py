@@ -9,9 +9,10 @@ from tasks.data.rules import SelectionMethod, SelectionRules
 @flow(name="prepare")
 def prepare_flow(
     data: str | None = None,
-    out: str = "outputs",
+    out: str | None = None,
     selection: SelectionMethod = "auto",
     rules: SelectionRules | None = None,
 ) -> dict:
-    """Validate the observations file and write the complete monthly table with its report."""
+    """Validate the observations file and write the complete monthly table with its report
+    (into `out`, default outputs/)."""
     return prepare_steps(data, out, selection, rules)

@@ -5,27 +5,23 @@ it earns it, publish the champions' forecasts and record them in the forecast hi
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, runtime
 
-from tasks.backtest.scoring import truth_table
+from flows.batches import start_units
 from tasks.data.asof import AsOf, resolve_as_of
 from tasks.data.ingest import ingest_observations, resolve_data_path
-from tasks.data.locations import choose_locations
-from tasks.data.prepared import prepare_data, write_prepared
+from tasks.data.monthly import truth_table
+from tasks.data.prepared import prepare_data
 from tasks.logs import run_logger
-from tasks.pipeline.plan import batch_key
-from tasks.pipeline.runners import fan_out_runner
-from tasks.pipeline.units import UnitSpec, finish_units, run_units
+from tasks.pipeline.units import UnitSpec, finish_units
 from tasks.publish.forecasts import publish_forecasts, record_forecasts
-from tasks.publish.history import history_uri
 from tasks.publish.live import LiveAccuracy, publish_live_accuracy, score_live_forecasts
 from tasks.publish.outputs import ensure_folder
+from tasks.publish.prepared import write_prepared
 from tasks.publish.reports import retrain_report, with_decisions
-from tasks.settings import RunSettings, model_settings
-from tasks.tracking.runs import RunContext, start_parent_run
+from tasks.settings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -56,33 +52,19 @@ def retrain_flow(
     starting it again.
     """
     run = settings or RunSettings()
-    config = run.config()
-    out = ensure_folder(Path(run.out or "outputs"))
-    ingested = ingest_observations(resolve_data_path(run.data))
+    places = run.places()
+    out = ensure_folder(places.out_folder("retrain"))
+    ingested = ingest_observations(resolve_data_path(places.data))
     cutoff = resolve_as_of(as_of, ingested.last_date, scheduled_start())
     if cutoff.stale:
         run_logger().warning(cutoff.note)
     prepared = prepare_data(ingested, run.selection, run.rules, cutoff.month)
-    chosen = choose_locations(prepared.locations, run.locations)
-    history = history_uri()
+    history = places.history_uri
     live = score_live_forecasts(history, truth_table(ingested, cutoff.month), cutoff.label)
-    context = RunContext(model_settings(config, run), cutoff.label, prepared.digest, "retrain")
-    parent_run_id = start_parent_run(
-        f"retrain {cutoff.label}",
-        context.params("all"),
-        {
-            "tempcast.kind": "retrain-parent",
-            "tempcast.as_of": cutoff.label,
-            "tempcast.stale": str(cutoff.stale),
-        },
-        None
-        if force
-        else batch_key("retrain", cutoff.label, context.settings, prepared.digest, chosen),
-    )
+    started = start_units("retrain", run, places, prepared, force, cutoff)
+    parent_run_id = started.parent_run_id
     publish_live_accuracy(live, out, parent_run_id)
-    spec = UnitSpec("retrain", promote=True, forecast=True)
-    with fan_out_runner(run) as runner:
-        units = run_units(prepared, chosen, config, context, spec, parent_run_id, runner, force)
+    units = started.run_units(UnitSpec("retrain", promote=True, forecast=True), force)
     if len(units.forecasts):
         publish_forecasts(units.forecasts, prepared.table, out, parent_run_id)
         record_forecasts(units.forecasts, prepared.table, history)

@@ -1,30 +1,31 @@
 """Chains of steps written once, run as Prefect tasks by a flow or as plain functions by the CLI
 where no Prefect API is needed: this module imports no Prefect."""
 
-from pathlib import Path
-
 from tasks.calls import Call, as_function, as_task
 from tasks.data.asof import resolve_as_of
 from tasks.data.ingest import ingest_observations, resolve_data_path
-from tasks.data.prepared import prepare_data, write_prepared
+from tasks.data.prepared import prepare_data
 from tasks.data.rules import SelectionMethod, SelectionRules
+from tasks.places import Places
 from tasks.publish.outputs import ensure_folder
+from tasks.publish.prepared import write_prepared
 from tasks.settings import RunSettings
 
 
 def prepare_steps(
     data: str | None = None,
-    out: str = "outputs",
+    out: str | None = None,
     selection: SelectionMethod = "auto",
     rules: SelectionRules | None = None,
     call: Call = as_task,
 ) -> dict:
     """The prepare chain: ingest, prepare and write, each step called as `call` says (Prefect
     tasks inside the flow; plain functions where no Prefect API is needed)."""
-    ensure_folder(Path(out))
-    ingested = call(ingest_observations, resolve_data_path(data))
+    places = Places.from_environment(data, out)
+    folder = ensure_folder(places.out_folder("prepare"))
+    ingested = call(ingest_observations, resolve_data_path(places.data))
     prepared = prepare_data(ingested, selection, rules, call=call)
-    call(write_prepared, prepared, Path(out))
+    call(write_prepared, prepared, folder)
     return prepared.report
 
 

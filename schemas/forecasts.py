@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.months import MONTH_PATTERN
 from schemas.observations import LOCATION_PATTERN, TEMPERATURE_RANGE
-from tasks.data.months import MONTH_PATTERN
 
 FORECAST_KEY = ["location", "as_of", "model_version", "month"]
 RUN_ID_PATTERN = r"^[0-9a-f]{32}$"

@@ -3,8 +3,8 @@
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.months import MONTH_PATTERN
 from schemas.observations import TEMPERATURE_RANGE
-from tasks.data.months import MONTH_PATTERN
 
 
 def months_are_consecutive(frame: pd.DataFrame) -> bool:

@@ -1,13 +1,14 @@
 """The project's SQLAlchemy databases (the forecast history, the observation store): their URLs
 as they may be printed, and engines whose failures are one-line errors naming the database.
 
-Each database is named by one environment variable, else an embedded SQLite file in the
-working directory; SQLite commits through a write-ahead log (tasks.sqlite_journal).
+Each database is named by one environment variable (read by tasks.places), else an embedded
+SQLite file in the working directory; SQLite commits through a write-ahead log
+(tasks.sqlite_journal).
 """
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -15,11 +16,6 @@ import tasks.sqlite_journal  # noqa: F401  (SQLite databases commit through a wr
 from tasks.errors import InfrastructureError, TempcastError
 
 DRIVER_HINT = {"postgresql": "install the driver with the extra: pip install 'tempcast[postgres]'"}
-
-
-def database_uri(variable: str, default: str) -> str:
-    """The URL that `variable` names in the environment, else `default`."""
-    return os.environ.get(variable) or default
 
 
 def first_line(error: BaseException) -> str:
@@ -63,4 +59,4 @@ def sqlite_file_missing(uri: str) -> bool:
     """Whether `uri` names a SQLite file that does not exist (so nothing is stored there yet)."""
     url = sa.make_url(uri)
     file = url.database if url.get_backend_name() == "sqlite" else None
-    return bool(file) and file != ":memory:" and not os.path.exists(file)
+    return bool(file) and file != ":memory:" and not Path(file).exists()

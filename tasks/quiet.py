@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 VERBOSE_VARIABLES = ("TEMPCAST_DEBUG", "TEMPCAST_VERBOSE")
+DEBUG_VARIABLE, VERBOSE_VARIABLE = VERBOSE_VARIABLES
 QUIET_PACKAGE = "tensorflow"
 # absl's notice and its INFO/WARNING/ERROR lines, "I0000 00:00:1796135926.162066 42 port.cc:153] "
 STARTUP_LINE = re.compile(
@@ -31,6 +32,16 @@ STARTUP_LINE = re.compile(
 def verbose() -> bool:
     """Whether the user asked to see everything ($TEMPCAST_DEBUG or $TEMPCAST_VERBOSE)."""
     return any(os.environ.get(name) for name in VERBOSE_VARIABLES)
+
+
+def debugging() -> bool:
+    """Whether the user asked for tracebacks ($TEMPCAST_DEBUG)."""
+    return bool(os.environ.get(DEBUG_VARIABLE))
+
+
+def show_everything() -> None:
+    """Ask this process and the worker processes it starts to show everything (`--verbose`)."""
+    os.environ[VERBOSE_VARIABLE] = "1"
 
 
 def startup_noise_removed(text: str) -> str:

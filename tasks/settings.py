@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.model.settings import RecipeName, TrainingConfig, TrainingOverrides, training_config
+from tasks.places import Places
 
 RunnerKind = Literal["thread", "dask"]
 
@@ -68,6 +69,11 @@ class RunSettings(BaseModel):
     def config(self) -> TrainingConfig:
         """The recipe with the overrides applied."""
         return training_config(self.recipe, self.training)
+
+    def places(self) -> Places:
+        """Where this run reads and writes: its options, else the environment, else the
+        defaults (see tasks.places)."""
+        return Places.from_environment(self.data, self.out, self.dask_address)
 
 
 def model_settings(config: TrainingConfig, run: RunSettings) -> dict[str, Any]:

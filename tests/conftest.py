@@ -6,25 +6,40 @@ from pathlib import Path
 import pytest
 
 KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
-# The order the kinds run in: the longest files first (system, then flows), the many short ones
-# last, so that the workers (`-n auto --dist loadfile`: a file stays on one) finish together.
+# The files that take longest (measured with --durations), longest first: they start first, so
+# that the workers (`-n auto --dist loadfile --no-loadscope-reorder`: a file stays on one, and
+# files are handed out in this order) finish together. Then the kinds, the many short ones last.
+LONGEST_FILES = (
+    "test_mlflow_server.py",
+    "test_crash_resume.py",
+    "test_benchmarks.py",
+    "test_deployments.py",
+    "test_retrain_flow.py",
+    "test_quiet_start.py",
+    "test_fitting.py",
+    "test_dask.py",
+)
 FIRST_TO_LAST = ("system", "flows", "data", "unit")
 
 
-def kind_order(item: pytest.Item) -> int:
-    """Where an item's folder comes in FIRST_TO_LAST (other folders last)."""
-    folder = Path(item.fspath).parent.name
-    return FIRST_TO_LAST.index(folder) if folder in FIRST_TO_LAST else len(FIRST_TO_LAST)
+def run_order(item: pytest.Item) -> tuple[int, int]:
+    """Where an item comes: the longest files first (in LONGEST_FILES' order), then by the place
+    of its folder in FIRST_TO_LAST (other folders last)."""
+    path = Path(item.fspath)
+    longest = LONGEST_FILES.index(path.name) if path.name in LONGEST_FILES else len(LONGEST_FILES)
+    folder = path.parent.name
+    kind = FIRST_TO_LAST.index(folder) if folder in FIRST_TO_LAST else len(FIRST_TO_LAST)
+    return longest, kind
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test with the kind of its folder, and run the kinds longest first (a stable
-    sort: files and tests keep their order within a kind)."""
+    """Mark every test with the kind of its folder, and order them longest first (a stable
+    sort: files and tests keep their order otherwise)."""
     for item in items:
         folder = Path(item.fspath).parent.name
         if folder in KINDS:
             item.add_marker(getattr(pytest.mark, KINDS[folder]))
-    items.sort(key=kind_order)
+    items.sort(key=run_order)
 
 
 @pytest.fixture(scope="session")

@@ -17,16 +17,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.backtest.scoring import BACKTEST_COLUMNS, summarise
 from tasks.data.ingest import IngestResult
 from tasks.data.months import last_complete_month
 from tasks.data.prepared import Prepared, prepare_data
 from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
+from tasks.model.backtests import BACKTEST_COLUMNS, summarise
 from tasks.model.settings import TrainingConfig
 from tasks.pipeline.failures import outcome
-from tasks.pipeline.units import UnitSpec, run_units
+from tasks.pipeline.units import Batch, UnitSpec, run_units
+from tasks.places import FILES
 from tasks.publish.charts import mae_by_step_html, mae_by_step_png, write_html, write_png
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.runs import RunContext, attach_files
@@ -89,20 +90,26 @@ def prepare_origins(
     return origins
 
 
+@dataclass(frozen=True)
+class BackfillJob:
+    """What every origin of one backfill shares: the locations asked for (None: every location
+    kept as of each origin), the training and model settings, the truth table, the parent run,
+    the range's label, and whether finished units are trained again (`force`)."""
+
+    locations: list[str] | None
+    config: TrainingConfig
+    settings: dict[str, Any]
+    truth: pd.DataFrame
+    parent_run_id: str
+    label: str
+    force: bool = False
+
+
 @task(name="backtest-origin", cache_policy=NO_CACHE)
-def backtest_origin(
-    origin: Origin,
-    locations: list[str] | None,
-    config: TrainingConfig,
-    settings: dict[str, Any],
-    truth: pd.DataFrame,
-    parent_run_id: str,
-    range_label: str,
-    force: bool,
-) -> OriginResult:
-    """Every unit of one as_of (`locations`, or every location kept as of it when None): reuse
+def backtest_origin(origin: Origin, job: BackfillJob) -> OriginResult:
+    """Every unit of one as_of (the job's locations, or every location kept as of it): reuse
     what is done, fit, evaluate, track and backtest the rest."""
-    log = run_logger().info
+    log, locations = run_logger().info, job.locations
     result = OriginResult(origin.as_of)
     kept = origin.prepared.locations
     if locations is None:
@@ -117,14 +124,14 @@ def backtest_origin(
         register=False,
         evaluate=False,
         models=False,
-        truth=truth,
-        tags={"tempcast.backfill": range_label},
+        truth=job.truth,
+        tags={"tempcast.backfill": job.label},
     )
-    context = RunContext(settings, origin.as_of, origin.prepared.digest, "backfill", register=False)
+    digest = origin.prepared.digest
+    context = RunContext(job.settings, origin.as_of, digest, "backfill", register=False)
     with ThreadPoolTaskRunner(max_workers=TRACKING_THREADS) as runner:
-        units = run_units(
-            origin.prepared, present, config, context, spec, parent_run_id, runner, force
-        )
+        batch = Batch(job.config, context, job.parent_run_id, runner, job.force)
+        units = run_units(origin.prepared, present, batch, spec)
     result.rows, result.trained, result.reused = units.backtest, units.trained, units.reused
     result.failures.update(units.failures)
     return result
@@ -138,17 +145,17 @@ def publish_backtest(
     artifacts) and the MAE-by-step chart (HTML, PNG), and attach the files to the parent run."""
     ensure_folder(out)
     summaries = {"by_step": summarise(rows, "step"), "by_location": summarise(rows, "location")}
-    files = [write_csv(rows, out / "backtest.csv")]
+    files = [write_csv(rows, out / FILES.backtest)]
     for name, summary in summaries.items():
-        files.append(write_csv(summary, out / f"backtest_{name}.csv"))
+        files.append(write_csv(summary, out / FILES.backtest_summary.format(name=name)))
         create_table_artifact(
             key=f"backtest-{name.replace('_', '-')}",
             table=summary.round(4).to_dict(orient="records"),
             description=f"{title}: MAE {name.replace('_', ' ')} against both baselines",
         )
     by_step = summaries["by_step"]
-    files.append(write_html(mae_by_step_html(by_step, title), out / "backtest_by_step.html"))
-    files.append(write_png(mae_by_step_png(by_step, title), out / "backtest_by_step.png"))
+    files.append(write_html(mae_by_step_html(by_step, title), out / FILES.backtest_by_step_html))
+    files.append(write_png(mae_by_step_png(by_step, title), out / FILES.backtest_by_step_png))
     attach_files(parent_run_id, files, "backtest")
     return summaries
 

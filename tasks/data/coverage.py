@@ -5,7 +5,8 @@ in one command (`tempcast observations --month 2017-06`)."""
 import pandas as pd
 
 from tasks.data.months import parse_month
-from tasks.data.store import check_store, day_rows, shown, stored_locations
+from tasks.data.store_reads import check_store, day_rows, stored_locations
+from tasks.data.store_tables import shown
 from tasks.errors import TempcastError
 
 COVERAGE_COLUMNS = [

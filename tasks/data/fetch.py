@@ -29,8 +29,9 @@ from rich.progress import (
 )
 
 from tasks.errors import TempcastError
+from tasks.places import DATA_SHA256_VARIABLE, DATA_URL_VARIABLE, Places
 
-URL_VARIABLE, SHA256_VARIABLE = "TEMPCAST_DATA_URL", "TEMPCAST_DATA_SHA256"
+URL_VARIABLE, SHA256_VARIABLE = DATA_URL_VARIABLE, DATA_SHA256_VARIABLE
 FETCH_TARGET = Path("data/weatherAUS.csv")
 KAGGLE_PAGE = "https://www.kaggle.com/datasets/jsphyg/weather-dataset-rattle-package"
 WEATHER_AUS_SHA256 = "573fd715cd69fcacc4df32024d823b450ae3edaae7e8ff2eeb623adbed424014"
@@ -76,9 +77,10 @@ def data_sources(url: str | None = None, sha256: str | None = None) -> list[Sour
     $TEMPCAST_DATA_SHA256, else the public copies of the Kaggle file."""
     if url or sha256:
         return [own_source(url, sha256, ("--url", "--sha256"))]
-    env_url, env_sha256 = os.environ.get(URL_VARIABLE), os.environ.get(SHA256_VARIABLE)
-    if env_url or env_sha256:
-        return [own_source(env_url, env_sha256, (URL_VARIABLE, SHA256_VARIABLE))]
+    places = Places.from_environment()
+    if places.data_url or places.data_sha256:
+        mirror = (places.data_url, places.data_sha256)
+        return [own_source(*mirror, (URL_VARIABLE, SHA256_VARIABLE))]
     return [Source(copy, WEATHER_AUS_SHA256) for copy in PUBLIC_COPIES]
 
 

@@ -8,7 +8,6 @@ rows_read == rows_accepted + rows_rejected + rows_missing_temperature.
 
 import csv
 import gzip
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,20 +24,15 @@ from schemas.observations import (
 )
 from tasks.calls import step
 from tasks.data.fetch import FETCH_TARGET, Source, data_sources, fetch_data
-from tasks.data.store import (
-    REJECT_COLUMNS,
-    VALUES,
-    check_store,
-    is_database_url,
-    shown,
-    stored_observations,
-)
+from tasks.data.store_reads import check_store, stored_observations
+from tasks.data.store_tables import REJECT_COLUMNS, VALUES, is_database_url, shown
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
+from tasks.places import DATA_VARIABLE, Places
 
 REQUIRED_COLUMNS = ("Date", "Location", "MinTemp", "MaxTemp")
 MISSING_TOKENS = ("", "NA", "N/A", "NULL")
-DATA_ENV_VARIABLE = "TEMPCAST_DATA"
+DATA_ENV_VARIABLE = DATA_VARIABLE
 DEFAULT_DATA_PATHS = (Path("data/weatherAUS.csv"), Path("../shared/data/weatherAUS.csv.gz"))
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GZIP_MAGIC = b"\x1f\x8b"
@@ -92,8 +86,8 @@ def found_data_path(explicit: str | Path | None = None) -> Path | str | None:
     silently replaced; a database URL as a string: the observation store); the defaults are
     looked up relative to the working directory, then the project.
     """
-    given = explicit or os.environ.get(DATA_ENV_VARIABLE)
-    if given:  # a path, or a non-empty string (an empty option means "not given")
+    given = explicit or Places.from_environment().data  # an empty option means "not given"
+    if given:
         return given if is_database_url(given) else Path(given)
     for base in (Path.cwd(), PROJECT_ROOT):
         for candidate in DEFAULT_DATA_PATHS:

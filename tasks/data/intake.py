@@ -23,7 +23,9 @@ from tasks.data.ingest import (
     read_raw_observations,
     validate_observations,
 )
-from tasks.data.store import VALUES, Provenance, Written, append_ingest, stored_locations
+from tasks.data.store import Provenance, Written, append_ingest
+from tasks.data.store_reads import stored_locations
+from tasks.data.store_tables import VALUES
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
 

@@ -7,7 +7,8 @@ import pandas as pd
 
 from schemas.monthly import MonthlyTemperatures
 from tasks.calls import step
-from tasks.data.months import month_labels
+from tasks.data.ingest import IngestResult
+from tasks.data.months import last_complete_month, month_labels
 from tasks.errors import TempcastError
 
 
@@ -55,3 +56,14 @@ def build_monthly_table(observations: pd.DataFrame, as_of: pd.Period | None = No
     means.index = days.index = pd.Index(means.index.astype(str), name="Location")
     means.columns.name = days.columns.name = None
     return MonthlyTable(means=MonthlyTemperatures.validate(means), days=days)
+
+
+def truth_table(ingested: IngestResult, through: pd.Period | None = None) -> pd.DataFrame:
+    """Raw monthly means of the whole file up to its last complete month (no imputation), or up
+    to `through` when that is earlier (what was observed by then)."""
+    if ingested.last_date is None:
+        raise TempcastError("no accepted observations to score backtests against")
+    complete = last_complete_month(ingested.last_date)
+    if through is not None:
+        complete = min(complete, through)
+    return build_monthly_table.fn(ingested.accepted, complete).means

@@ -5,9 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from schemas.months import MONTH_PATTERN
 from tasks.errors import TempcastError
-
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def parse_month(text: str, what: str = "month") -> pd.Period:
@@ -47,3 +46,11 @@ def calendar_months(first_month: str, count: int) -> np.ndarray:
 def calendar_of(months: pd.Index | pd.Series) -> np.ndarray:
     """Calendar month numbers (0 = January) of any 'YYYY-MM' labels, consecutive or not."""
     return pd.PeriodIndex(months, freq="M").month.to_numpy() - 1
+
+
+def expand_range(start: str, end: str) -> list[str]:
+    """Every month from `start` to `end` inclusive; a reversed range is an error."""
+    first, last = parse_month(start, "--from"), parse_month(end, "--to")
+    if first > last:
+        raise TempcastError(f"backfill range is in the wrong order: {first} is after {last}")
+    return month_range(first, last)

@@ -2,20 +2,17 @@
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tasks.calls import Call, as_task, step
+from tasks.calls import Call, as_task
 from tasks.data.impute import Imputed, impute_gaps
 from tasks.data.ingest import IngestResult
 from tasks.data.monthly import build_monthly_table
 from tasks.data.months import describe_months
 from tasks.data.rules import SelectionMethod, SelectionRules
 from tasks.data.selection import Selection, select_data
-from tasks.publish.charts import monthly_chart, write_html
-from tasks.publish.outputs import ensure_folder, write_csv, write_json
 
 
 @dataclass(frozen=True)
@@ -106,19 +103,3 @@ def prepare_data(
         rejects=ingested.rejects,
         report=build_report(ingested, selected, imputed, as_of, method),
     )
-
-
-@step("write-prepared-data")
-def write_prepared(prepared: Prepared, out: Path) -> dict[str, Path]:
-    """Write monthly.csv, imputed.csv, rejects.csv, report.json and monthly.html into `out`."""
-    ensure_folder(out)
-    return {
-        "monthly": write_csv(prepared.table, out / "monthly.csv", index=True),
-        "imputed": write_csv(prepared.mask, out / "imputed.csv", index=True),
-        "rejects": write_csv(prepared.rejects, out / "rejects.csv"),
-        "report": write_json(prepared.report, out / "report.json"),
-        "chart": write_html(
-            monthly_chart(prepared.table, "Monthly mean temperature per location"),
-            out / "monthly.html",
-        ),
-    }

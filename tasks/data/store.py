@@ -1,27 +1,11 @@
-"""The observation store: every daily observation ingested, with where and when it came from,
-kept in a database through SQLAlchemy (Core).
-
-The database is `sqlite:///observations.db` in the working directory unless
-$TEMPCAST_OBSERVATIONS_URI names another SQLAlchemy URL (PostgreSQL: `postgresql+psycopg://...`,
-with the `postgres` extra). Tables, created on first use:
-
-- `observation_ingests`: one row per ingested file (its name, SHA-256, layout, when) and what
-  it did (rows read, added, changed, unchanged, rejected, missing a temperature);
-- `observations`: one row per location and day (temperatures NULL where the file had none),
-  with the ingests that first and last wrote it and its place among the first one's rows
-  (`seq`): read back in that order, a store loaded from a file gives the file's rows in the
-  file's order, hence the same monthly means to the last bit and the same data digest;
-- `observation_revisions`: the values a correction replaced, with the ingest that had written
-  them and the one that replaced them (nothing is silently lost);
-- `observation_rejects`: the rows kept aside, as read, with their reasons.
+"""Writes to the observation store (tasks.data.store_tables): one ingest of one file.
 
 An ingest is one transaction: a failed or killed one leaves the store as it was. Its first write
 is the ingest's own row, so that SQLite serialises concurrent ingests and a file ingested twice
-at once is refused by the unique SHA-256.
+at once is refused by the unique SHA-256. A row that changes a stored value keeps the old one
+as a revision.
 """
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,58 +13,15 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from tasks.database import database_uri, engine_on, shown_url, sqlite_file_missing
-from tasks.errors import TempcastError
-
-URI_VARIABLE = "TEMPCAST_OBSERVATIONS_URI"
-DEFAULT_URI = "sqlite:///observations.db"
-VALUES = ["Date", "Location", "MinTemp", "MaxTemp"]
-STORED = {"Date": "date", "Location": "location", "MinTemp": "min_temp", "MaxTemp": "max_temp"}
-COUNTS = ("rows_read", "rows_added", "rows_changed", "rows_unchanged", "rows_rejected")
-REJECT_COLUMNS = ["record", *VALUES, "reason"]
-
-metadata = sa.MetaData()
-ingests_table = sa.Table(
-    "observation_ingests",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("source_name", sa.Text, nullable=False),
-    sa.Column("source_sha256", sa.String(64), nullable=False, unique=True),
-    sa.Column("layout", sa.String(16), nullable=False),
-    sa.Column("station", sa.String(16)),
-    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
-    *(sa.Column(name, sa.Integer) for name in (*COUNTS, "rows_missing_temperature")),
-)
-observations_table = sa.Table(
-    "observations",
-    metadata,
-    sa.Column("location", sa.String(64), primary_key=True),
-    sa.Column("date", sa.Date, primary_key=True),
-    sa.Column("min_temp", sa.Double),
-    sa.Column("max_temp", sa.Double),
-    sa.Column("first_ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
-)
-revisions_table = sa.Table(
-    "observation_revisions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("location", sa.String(64), nullable=False),
-    sa.Column("date", sa.Date, nullable=False),
-    sa.Column("min_temp", sa.Double),
-    sa.Column("max_temp", sa.Double),
-    sa.Column("ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
-    sa.Column("replaced_by", sa.ForeignKey("observation_ingests.id"), nullable=False),
-)
-rejects_table = sa.Table(
-    "observation_rejects",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("ingest_id", sa.ForeignKey("observation_ingests.id"), nullable=False),
-    sa.Column("record", sa.Integer, nullable=False),
-    *(sa.Column(STORED[name], sa.Text, nullable=False) for name in VALUES),
-    sa.Column("reason", sa.Text, nullable=False),
+from tasks.data.store_reads import read_rows
+from tasks.data.store_tables import (
+    STORED,
+    VALUES,
+    ingests_table,
+    observations_table,
+    opened,
+    rejects_table,
+    revisions_table,
 )
 
 
@@ -107,81 +48,6 @@ class Written:
     changed: pd.DataFrame
     unchanged: int
     repeated: bool = False
-
-
-def store_uri() -> str:
-    """$TEMPCAST_OBSERVATIONS_URI, else the embedded sqlite store in the working directory."""
-    return database_uri(URI_VARIABLE, DEFAULT_URI)
-
-
-def is_database_url(text: str | object) -> bool:
-    """Whether `--data` (or $TEMPCAST_DATA) names a database (`sqlite:///observations.db`)
-    rather than a file."""
-    return isinstance(text, str) and "://" in text
-
-
-def shown(uri: str) -> str:
-    """The store's URL as it may be printed (password hidden)."""
-    return shown_url(uri, URI_VARIABLE, DEFAULT_URI)
-
-
-@contextlib.contextmanager
-def opened(uri: str) -> Iterator[sa.Engine]:
-    """An engine on the store, its tables created first, disposed at the end."""
-    with engine_on(uri, "observation store", shown(uri), metadata.create_all) as engine:
-        yield engine
-
-
-def store_exists(uri: str) -> bool:
-    """Whether the database holds an observation store yet (nothing is created)."""
-    shown(uri)  # a malformed URL is the user's to fix
-    if sqlite_file_missing(uri):
-        return False
-    with engine_on(uri, "observation store", shown(uri)) as engine:
-        return sa.inspect(engine).has_table(observations_table.name)
-
-
-def from_stored(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    """Stored rows as a frame with the pipeline's names: Date as timestamps, temperatures as
-    floats (NaN where NULL)."""
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
-    frame["Date"] = pd.to_datetime(frame["Date"]).astype("datetime64[us]")
-    return frame.astype(dict.fromkeys({"MinTemp", "MaxTemp"} & set(columns), "float64"))
-
-
-def value_columns(table: sa.Table) -> list[sa.ColumnElement]:
-    """The table's Date, Location, MinTemp, MaxTemp columns, labelled with those names."""
-    return [table.c[STORED[name]].label(name) for name in VALUES]
-
-
-def read_rows(
-    connection: sa.Connection, locations: list[str] | None = None, dates: tuple | None = None
-) -> pd.DataFrame:
-    """Stored observations (VALUES and the `ingest_id` that last wrote each), in the order they
-    were first ingested; only `locations` and dates in the closed range `dates` when given."""
-    o = observations_table.c
-    conditions = []
-    if locations is not None:
-        conditions.append(o.location.in_(locations))
-    if dates is not None:
-        conditions.append(o.date.between(*dates))
-    query = (
-        sa.select(*value_columns(observations_table), o.ingest_id)
-        .where(*conditions)
-        .order_by(o.first_ingest_id, o.seq)
-    )
-    return from_stored(connection.execute(query).all(), [*VALUES, "ingest_id"])
-
-
-def stored_observations(uri: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every stored observation (VALUES, NaN where a temperature is missing, in the order they
-    were first ingested) and every row kept aside (REJECT_COLUMNS), for the pipeline to read."""
-    r = rejects_table.c
-    rejects_query = sa.select(r.record, *value_columns(rejects_table), r.reason).order_by(r.id)
-    with opened(uri) as engine, engine.connect() as connection:
-        rows = read_rows(connection)[VALUES]
-        rejects = pd.DataFrame(connection.execute(rejects_query).all(), columns=REJECT_COLUMNS)
-    return rows, rejects
 
 
 def previous_ingest(connection: sa.Connection, sha256: str) -> sa.Row | None:
@@ -323,90 +189,3 @@ def repeated(before: sa.Row) -> Written:
     """What a file ingested before writes: nothing, and which ingest it was."""
     empty = pd.DataFrame(columns=VALUES)
     return Written(before.id, before.ingested_at, empty, empty, 0, repeated=True)
-
-
-def check_store(uri: str) -> str:
-    """Fail fast, before any flow starts, when `--data` names a store without observations."""
-    if not store_exists(uri) or not has_observations(uri):
-        raise TempcastError(
-            f"observation store {shown(uri)} holds no observations yet: tempcast ingest FILE..."
-        )
-    return uri
-
-
-def has_observations(uri: str) -> bool:
-    """Whether the store holds at least one observation."""
-    with opened(uri) as engine, engine.connect() as connection:
-        first = connection.execute(sa.select(observations_table.c.location).limit(1)).first()
-    return first is not None
-
-
-def date_span(uri: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """The first and last stored day (None when nothing is stored)."""
-    o = observations_table.c
-    with opened(uri) as engine, engine.connect() as connection:
-        first, last = connection.execute(sa.select(sa.func.min(o.date), sa.func.max(o.date))).one()
-    return None if first is None else (pd.Timestamp(first), pd.Timestamp(last))
-
-
-def day_rows(uri: str, location: str | None = None, month: pd.Period | None = None) -> pd.DataFrame:
-    """Per stored day (of `location`, any letter case, and `month` when given): location,
-    date, whether both temperatures are known (`complete`), and the first and last ingests
-    that wrote it with their times."""
-    o, first, last = observations_table.c, ingests_table.alias(), ingests_table.alias()
-    conditions = []
-    if location is not None:
-        conditions.append(sa.func.lower(o.location) == location.lower())
-    if month is not None:
-        conditions.append(o.date.between(month.start_time.date(), month.end_time.date()))
-    query = (
-        sa.select(
-            o.location,
-            o.date,
-            (o.min_temp.is_not(None) & o.max_temp.is_not(None)).label("complete"),
-            o.first_ingest_id,
-            first.c.ingested_at.label("first_at"),
-            o.ingest_id,
-            last.c.ingested_at.label("last_at"),
-        )
-        .join(first, first.c.id == o.first_ingest_id)
-        .join(last, last.c.id == o.ingest_id)
-        .where(*conditions)
-        .order_by(o.location, o.date)
-    )
-    with opened(uri) as engine, engine.connect() as connection:
-        rows = connection.execute(query).all()
-    columns = [
-        "location",
-        "date",
-        "complete",
-        "first_ingest_id",
-        "first_at",
-        "ingest_id",
-        "last_at",
-    ]
-    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
-    return frame.astype({"date": "datetime64[us]", "complete": bool})
-
-
-def stored_locations(uri: str) -> list[str]:
-    """Every location with a stored observation, sorted."""
-    query = (
-        sa.select(observations_table.c.location).distinct().order_by(observations_table.c.location)
-    )
-    with opened(uri) as engine, engine.connect() as connection:
-        return list(connection.execute(query).scalars())
-
-
-def days_between(uri: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
-    """The stored days (location, date, first_ingest_id) from `first` to `last` inclusive."""
-    o = observations_table.c
-    query = sa.select(o.location, o.date, o.first_ingest_id).where(
-        o.date.between(first.date(), last.date())
-    )
-    with opened(uri) as engine, engine.connect() as connection:
-        rows = connection.execute(query).all()
-    frame = pd.DataFrame(
-        [tuple(row) for row in rows], columns=["location", "date", "first_ingest_id"]
-    )
-    return frame.astype({"date": "datetime64[us]"})

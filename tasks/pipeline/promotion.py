@@ -18,11 +18,14 @@ The rule, in order:
 Every decision is recorded as tags on the version and its run.
 """
 
+from __future__ import annotations
+
 import json
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from prefect import task
+from prefect import task, unmapped
 from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
@@ -31,6 +34,7 @@ from tasks.logs import run_logger
 from tasks.model.evaluation import evaluate_group
 from tasks.model.fitting import fit_locations
 from tasks.model.settings import TrainingConfig
+from tasks.pipeline.failures import Progress, collect
 from tasks.tracking.registry import (
     SETTINGS_DIGEST_TAG,
     SETTINGS_TAG,
@@ -42,6 +46,9 @@ from tasks.tracking.registry import (
 )
 from tasks.tracking.runs import TrackedLocation
 from tasks.tracking.store import STORE_RETRIES
+
+if TYPE_CHECKING:  # the batch module imports Decision from here
+    from tasks.pipeline.batch import Batch, UnitResults
 
 CLEARLY_WORSE = 0.10
 
@@ -179,8 +186,7 @@ def promote_location(
     digest: str,
     series: LocationSeries,
     horizon: int,
-    scored: SettingsScore | None,
-    reused: bool = True,
+    scored: SettingsScore | None = None,
 ) -> Decision:
     """Under the location's promotion lock: decide, move the aliases and record the decision.
 
@@ -188,12 +194,12 @@ def promote_location(
     decides once); a version already champion without one was promoted by an attempt that
     stopped before recording it. `scored` is the score of the champion's settings seen before
     the lock; a champion with other settings that another run made meanwhile is scored here.
-    Only a `reused` unit (finished by an earlier attempt) can have its decision recorded
+    Only a unit not `fresh` (finished by an earlier attempt) can have its decision recorded
     already: a run this flow run made is not looked up.
     """
     location, version = tracked.location, tracked.model_version
     with promotion_lock(location):
-        recorded = recorded_decision(tracked.run_id) if reused else None
+        recorded = None if tracked.fresh else recorded_decision(tracked.run_id)
         if recorded is not None:
             return Decision(location, version, None, *recorded)
         champion = current_champion(location)
@@ -212,3 +218,45 @@ def promote_location(
             promoted, reason = decide(tracked.metrics, digest, champion, scored)
         record_decision(tracked, promoted, reason, compared)
     return Decision(location, version, seen, promoted, reason)
+
+
+class Promotions:
+    """Promotion of every tracked location, started chunk by chunk as soon as the chunk is
+    tracked, so that it runs beside the tracking of the next chunk. Champions with other
+    settings are scored on the same test window first, all together (see
+    score_champion_settings); then each location decides under its lock (promote_location)."""
+
+    def __init__(self, results: UnitResults, names: list[str], batch: Batch) -> None:
+        self.results, self.digest, self.runner = results, batch.digest, batch.runner
+        self.horizon = batch.config.horizon
+        champions = {n: current_champion(n) for n in names}
+        other = {
+            n: c
+            for n, c in champions.items()
+            if c and c.tags.get(SETTINGS_DIGEST_TAG) != self.digest
+        }
+        self.scores = score_champion_settings(results.series, other, self.horizon) if other else {}
+        self.names: list[str] = []
+        self.futures: list = []
+
+    def start(self, names: list[str]) -> None:
+        """Start promoting those of the locations that were tracked with a registered version."""
+        tracked, series = self.results.tracked, self.results.series
+        todo = [n for n in names if n in tracked and tracked[n].model_version]
+        self.futures += self.runner.map(
+            promote_location,
+            {
+                "tracked": [tracked[n] for n in todo],
+                "digest": unmapped(self.digest),
+                "series": [series[n] for n in todo],
+                "horizon": unmapped(self.horizon),
+                "scored": [self.scores.get(n) for n in todo],
+            },
+        )
+        self.names += todo
+
+    def finish(self) -> None:
+        """Wait for every promotion started; keep the decisions."""
+        progress = Progress("promotion", len(self.names), run_logger().info)
+        failures = self.results.failures
+        self.results.decisions = collect(self.names, self.futures, failures, "promotion", progress)

@@ -9,6 +9,7 @@ daemonic process (a Dask worker) may not start one and draws in place, as does a
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing
 import multiprocessing.connection
@@ -16,8 +17,10 @@ import os
 import sys
 import sysconfig
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,3 +124,17 @@ def drawn_test_charts(started: Future, frame: pd.DataFrame, title: str) -> tuple
     except BrokenProcessPool:
         forget_helper()
         return test_charts(frame, title)
+
+
+@dataclass(frozen=True)
+class WindowCharts:
+    """A test window's charts, to be drawn when tracking asks (tasks.tracking.runs.Charts):
+    what a run record carries instead of the drawing code itself."""
+
+    frame: pd.DataFrame
+    title: str
+
+    def start(self) -> Callable[[], tuple[bytes, str]]:
+        """Start drawing; the call returned gives the PNG bytes and the HTML."""
+        started = start_test_charts(self.frame, self.title)
+        return functools.partial(drawn_test_charts, started, self.frame, self.title)

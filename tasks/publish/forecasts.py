@@ -17,6 +17,7 @@ from tasks.logs import run_logger
 from tasks.model.baselines import climatology_forecast
 from tasks.model.evaluation import forecast_from, months_after
 from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution, location_spread
+from tasks.places import FILES
 from tasks.publish.charts import forecasts_chart_html, forecasts_chart_png, write_html, write_png
 from tasks.publish.history import append_forecasts, shown
 from tasks.publish.outputs import ensure_folder, write_csv
@@ -97,14 +98,16 @@ def forecast_location(
 def publish_forecasts(
     forecasts: pd.DataFrame, history: pd.DataFrame, out: Path, parent_run_id: str
 ) -> dict[str, Path]:
-    """Write forecasts.csv and the chart (HTML and PNG), show the table as a Prefect artifact,
-    and attach all three to the parent MLflow run."""
+    """Write the forecasts (FILES.forecasts) and the chart (HTML and PNG), show the table as a
+    Prefect artifact, and attach all three to the parent MLflow run."""
     ensure_folder(out)
     title = f"Monthly mean temperature: history and forecast (as of {forecasts['as_of'].max()})"
     files = {
-        "csv": write_csv(forecasts, out / "forecasts.csv"),
-        "html": write_html(forecasts_chart_html(history, forecasts, title), out / "forecasts.html"),
-        "png": write_png(forecasts_chart_png(history, forecasts, title), out / "forecasts.png"),
+        "csv": write_csv(forecasts, out / FILES.forecasts),
+        "html": write_html(
+            forecasts_chart_html(history, forecasts, title), out / FILES.forecasts_html
+        ),
+        "png": write_png(forecasts_chart_png(history, forecasts, title), out / FILES.forecasts_png),
     }
     create_table_artifact(
         key="forecasts",

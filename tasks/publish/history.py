@@ -17,6 +17,7 @@ before those columns existed is migrated on first use: each missing nullable col
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,43 +27,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from schemas.forecasts import DISTRIBUTION_COLUMNS, FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
-from tasks.database import database_uri, engine_on, shown_url, sqlite_file_missing
-from tasks.errors import InfrastructureError, TempcastError
+from tasks.database import engine_on, shown_url, sqlite_file_missing
+from tasks.errors import TempcastError
+from tasks.places import DEFAULT_HISTORY_URI, HISTORY_VARIABLE, Places
+from tasks.publish.history_tables import (
+    FORECAST_COLUMNS,
+    HISTORY_COLUMNS,
+    SCORE_COLUMNS,
+    add_missing_columns,
+    column_names,
+    forecasts_table,
+    metadata,
+    scores_table,
+)
 
-URI_VARIABLE = "TEMPCAST_FORECASTS_URI"
-DEFAULT_URI = "sqlite:///forecasts.db"
+__all__ = ["column_names"]  # with the other names of the history's tables, read by its tests
+
+URI_VARIABLE, DEFAULT_URI = HISTORY_VARIABLE, DEFAULT_HISTORY_URI
 # Dialects whose INSERT can skip rows that break a unique key (ON CONFLICT DO NOTHING).
 INSERT_IGNORING = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
-metadata = sa.MetaData()
-forecasts_table = sa.Table(
-    "forecasts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("location", sa.String(64), nullable=False),
-    sa.Column("as_of", sa.String(7), nullable=False),
-    sa.Column("model_version", sa.Integer, nullable=False),
-    sa.Column("month", sa.String(7), nullable=False, index=True),
-    sa.Column("lead", sa.Integer, nullable=False),
-    sa.Column("forecast", sa.Double, nullable=False),
-    sa.Column("climatology", sa.Double),
-    sa.Column("model_name", sa.String(128), nullable=False),
-    sa.Column("run_id", sa.String(64), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
-    *(sa.Column(name, sa.Double) for name in DISTRIBUTION_COLUMNS),
-    sa.UniqueConstraint(*FORECAST_KEY, name="uq_forecasts_key"),
-)
-scores_table = sa.Table(
-    "forecast_scores",
-    metadata,
-    sa.Column("forecast_id", sa.ForeignKey("forecasts.id"), primary_key=True),
-    sa.Column("actual", sa.Double, nullable=False),
-    sa.Column("scored_as_of", sa.String(7), nullable=False),
-    sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
-)
-FORECAST_COLUMNS = [c.name for c in forecasts_table.columns if c.name != "id"]
-SCORE_COLUMNS = ["actual", "scored_as_of", "scored_at"]
-HISTORY_COLUMNS = ["id", *FORECAST_COLUMNS, *SCORE_COLUMNS]
 TABLE_COLUMNS = [
     *("location", "as_of", "month", "lead", "model_version", "forecast"),
     *("q10", "q50", "q90", "p_above_median", "climatology", "actual", "error", "climatology_error"),
@@ -72,41 +56,12 @@ FLOAT_COLUMNS = ["forecast", "climatology", *DISTRIBUTION_COLUMNS, "actual"]
 
 def history_uri() -> str:
     """$TEMPCAST_FORECASTS_URI, else the embedded sqlite database in the working directory."""
-    return database_uri(URI_VARIABLE, DEFAULT_URI)
+    return Places.from_environment().history_uri
 
 
 def shown(uri: str) -> str:
     """The URL as it may be printed (password hidden); a malformed one is the user's to fix."""
     return shown_url(uri, URI_VARIABLE, DEFAULT_URI)
-
-
-def column_names(engine: sa.Engine, table: sa.Table) -> set[str]:
-    """The names of the columns that the database's table has now."""
-    return {column["name"] for column in sa.inspect(engine).get_columns(table.name)}
-
-
-def add_missing_columns(engine: sa.Engine, table: sa.Table) -> list[str]:
-    """Bring a table written by an older tempcast up to date: add each nullable column that it
-    lacks, one ALTER TABLE each (its existing rows get NULL there); the names added. A column
-    that a concurrent writer added meanwhile is taken as added; a missing column that may not
-    be null cannot be added this way and is an error naming it."""
-    missing = [column for column in table.columns if column.name not in column_names(engine, table)]
-    required = [column.name for column in missing if not column.nullable]
-    if required:
-        raise InfrastructureError(
-            f"table {table.name} lacks the required column(s) {', '.join(required)}"
-        )
-    quote = engine.dialect.identifier_preparer.quote
-    for column in missing:
-        kind = column.type.compile(dialect=engine.dialect)
-        statement = f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(statement))
-        except sa.exc.DBAPIError:
-            if column.name not in column_names(engine, table):
-                raise
-    return [column.name for column in missing]
 
 
 def create_tables(engine: sa.Engine) -> None:
@@ -280,6 +235,47 @@ def with_errors(rows: pd.DataFrame) -> pd.DataFrame:
         **errors,
         abs_error=errors["error"].abs(),
         climatology_abs_error=errors["climatology_error"].abs(),
+    )
+
+
+def observed_values(unscored: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """The actual value of each unscored forecast (`id`, `location`, `month`) whose month the
+    truth table (raw monthly means, locations by months) has observed: `forecast_id`, `actual`."""
+    observed = (
+        truth.rename_axis("location")
+        .reset_index()
+        .melt(id_vars="location", var_name="month", value_name="actual")
+        .dropna(subset=["actual"])
+    )
+    scored = unscored[["id", "location", "month"]].merge(observed, on=["location", "month"])
+    return scored[["id", "actual"]].rename(columns={"id": "forecast_id"})
+
+
+@dataclass(frozen=True)
+class ScoredHistory:
+    """The history's track record as of a month: every forecast scored up to it (with its
+    errors), how many this as_of scored (by their own as_of), and each location's champion
+    (name, version) of its latest forecast published before it."""
+
+    scored: pd.DataFrame
+    scored_now: dict[str, int]
+    champions: pd.DataFrame
+
+
+def score_forecasts(
+    uri: str, truth: pd.DataFrame, as_of: str, scored_at: datetime
+) -> ScoredHistory:
+    """Store the actual value of every forecast whose month is observed up to as_of (`truth`:
+    raw monthly means) and not scored yet, in one transaction; then read the track record back.
+    Repeating it for the same as_of scores nothing twice."""
+    unscored = read_forecasts(uri, through=as_of, scored=False)
+    append_scores(uri, observed_values(unscored, truth), as_of, scored_at)
+    scored = with_errors(read_forecasts(uri, through=as_of, scored=True))
+    now = scored[scored["scored_as_of"] == as_of].groupby("as_of").size()
+    return ScoredHistory(
+        scored=scored,
+        scored_now={str(k): int(v) for k, v in now.items()},
+        champions=latest_versions(uri, before=as_of),
     )
 
 

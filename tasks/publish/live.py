@@ -31,8 +31,9 @@ from tasks.data.months import describe_months, month_range
 from tasks.logs import run_logger
 from tasks.model.scores import INTERVALS, SCORED_COLUMNS, brier_scores, quantile_scores
 from tasks.model.uncertainty import SCORED_LEVELS
+from tasks.places import FILES
 from tasks.publish.charts import live_mae_html, live_mae_png, write_html, write_png
-from tasks.publish.history import append_scores, latest_versions, read_forecasts, with_errors
+from tasks.publish.history import score_forecasts
 from tasks.publish.outputs import ensure_folder, write_csv
 from tasks.tracking.runs import attach_files, log_run_results
 from tasks.tracking.store import STORE_RETRIES
@@ -52,19 +53,6 @@ ROW_SCORES = {
     "brier": "live_brier",
     "climatology_brier": "live_climatology_brier",
 }
-
-
-def observed_values(unscored: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """The actual value of each unscored forecast (`id`, `location`, `month`) whose month the
-    truth table (raw monthly means, locations by months) has observed: `forecast_id`, `actual`."""
-    observed = (
-        truth.rename_axis("location")
-        .reset_index()
-        .melt(id_vars="location", var_name="month", value_name="actual")
-        .dropna(subset=["actual"])
-    )
-    scored = unscored[["id", "location", "month"]].merge(observed, on=["location", "month"])
-    return scored[["id", "actual"]].rename(columns={"id": "forecast_id"})
 
 
 def complete(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -264,16 +252,13 @@ def score_live_forecasts(uri: str, truth: pd.DataFrame, as_of: str) -> LiveAccur
     """Store the actual value of every published forecast whose month is observed up to as_of
     (`truth`: raw monthly means) and not scored yet, in one transaction; then read the live
     track record back. Repeating it for the same as_of scores nothing twice."""
-    unscored = read_forecasts(uri, through=as_of, scored=False)
-    append_scores(uri, observed_values(unscored, truth), as_of, datetime.now(UTC))
-    scored = with_errors(read_forecasts(uri, through=as_of, scored=True))
-    now = scored[scored["scored_as_of"] == as_of].groupby("as_of").size()
+    history = score_forecasts(uri, truth, as_of, datetime.now(UTC))
     live = LiveAccuracy(
         as_of=as_of,
         window=window_of(as_of),
-        scored_now={str(k): int(v) for k, v in now.items()},
-        scored=scored,
-        champions=latest_versions(uri, before=as_of),
+        scored_now=history.scored_now,
+        scored=history.scored,
+        champions=history.champions,
     )
     log = run_logger()
     warnings = live.warnings()
@@ -296,10 +281,10 @@ def publish_live_accuracy(live: LiveAccuracy, out: Path, parent_run_id: str) -> 
     by_lead = summarise(live.recent, ["lead"])
     by_month = summarise(live.scored, ["month"])
     files = {
-        "csv": write_csv(summary, out / "live_accuracy.csv"),
-        "champions": write_csv(live.champion_records(), out / "live_champions.csv"),
-        "html": write_html(live_mae_html(by_lead, by_month, title), out / "live_accuracy.html"),
-        "png": write_png(live_mae_png(by_lead, by_month, title), out / "live_accuracy.png"),
+        "csv": write_csv(summary, out / FILES.live_accuracy),
+        "champions": write_csv(live.champion_records(), out / FILES.live_champions),
+        "html": write_html(live_mae_html(by_lead, by_month, title), out / FILES.live_accuracy_html),
+        "png": write_png(live_mae_png(by_lead, by_month, title), out / FILES.live_accuracy_png),
     }
     create_table_artifact(
         key="live-accuracy",

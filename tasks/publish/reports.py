@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.data.asof import AsOf
+from tasks.places import FILES
 from tasks.publish.outputs import write_csv
 from tasks.tracking.runs import TrackedLocation
 
@@ -75,8 +76,9 @@ def format_table(table: pd.DataFrame) -> str:
 
 @task(name="publish-metrics", cache_policy=NO_CACHE)
 def publish_metrics(table: pd.DataFrame, out: Path, key: str, description: str) -> Path:
-    """Write DIR/metrics.csv and publish the same table as a Prefect table artifact."""
-    path = write_csv(table, out / "metrics.csv")
+    """Write the metrics table (FILES.metrics) into `out` and publish the same table as a
+    Prefect table artifact."""
+    path = write_csv(table, out / FILES.metrics)
     create_table_artifact(
         key=key,
         table=table.round(4).astype(object).where(table.notna(), None).to_dict(orient="records"),

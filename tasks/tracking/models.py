@@ -11,7 +11,6 @@ import functools
 import io
 import json
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -35,6 +34,15 @@ from tasks.model.uncertainty import (
     Spread,
     distribution,
 )
+from tasks.tracking.compat import (
+    KERAS_CONFIG_ENTRY,
+    KERAS_WEIGHTS_ENTRY,
+    PyfuncFlavor,
+    keras_file,
+    keras_file_entries,
+    register_version,
+    remember_saving_skipsets,
+)
 from tasks.tracking.store import mlflow_client, model_name, names_the_store
 
 SERVING_CODE = Path(__file__).with_name("serving.py")
@@ -56,40 +64,12 @@ def _pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in names]
 
 
-class _PyfuncFlavor:
-    """mlflow.pyfunc, told not to check the input example by loading the model again (the tests
-    load registered versions through pyfunc instead); everything else is MLflow's own."""
-
-    __name__ = "mlflow.pyfunc"
-
-    @staticmethod
-    def save_model(path: str, mlflow_model: Model, **kwargs: Any) -> None:
-        kwargs.pop("validate_serving_input", None)
-        kwargs.pop("flavor_name", None)
-        mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **kwargs)
-
-
-def remember_saving_skipsets() -> None:
-    """Keras 3.15 works out, for every layer it saves, which attributes to skip (a fresh Layer
-    and its dir()): it caches the answer under `saving_attr_skipset_*` but looks it up under
-    `saving_attr_skiplist_*`, so it never finds it. Store it where it looks (in this thread:
-    Keras' global state is per thread): under cProfile, saving a location's model took 0.24 s
-    before and 0.09 s after."""
-    from keras.src.backend.common import global_state
-    from keras.src.saving import saving_lib
-
-    for kind in ("Operation", "Layer", "Functional", "Sequential"):
-        key = f"saving_attr_skiplist_{kind}"
-        if global_state.get_global_attribute(key) is None:
-            global_state.set_global_attribute(key, saving_lib.get_attr_skipset(kind))
-
-
 def saved_model(model: keras.Model) -> bytes:
     """The model in Keras' own format (a `.keras` file's bytes): what a run logs, and small to
     hand to another thread or process, unlike the model itself."""
     with tempfile.TemporaryDirectory(prefix="tempcast-model-") as folder:
         path = Path(folder) / KERAS_FILE
-        remember_saving_skipsets()
+        remember_saving_skipsets()  # (tasks.tracking.compat: 0.24 s a save before, 0.09 s after)
         model.save(path)
         return path.read_bytes()
 
@@ -100,13 +80,12 @@ class RepointedFiles:
     layers' tables and scales written in: 1.5 ms against Keras' 30 ms, which walks and
     serialises every layer each time. A model without those layers is saved by Keras each time."""
 
-    CONFIG, WEIGHTS = "config.json", "model.weights.h5"
+    CONFIG, WEIGHTS = KERAS_CONFIG_ENTRY, KERAS_WEIGHTS_ENTRY
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self.first = saved_model(model)
-        with zipfile.ZipFile(io.BytesIO(self.first)) as saved:
-            self.entries = {name: saved.read(name) for name in saved.namelist()}
+        self.entries = keras_file_entries(self.first)
         self.config = json.loads(self.entries[self.CONFIG])
         self.table_paths = self._table_paths()
 
@@ -148,11 +127,7 @@ class RepointedFiles:
             self.CONFIG: json.dumps(self.config).encode(),
             self.WEIGHTS: weights.getvalue(),
         }
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as saved:
-            for name, content in entries.items():
-                saved.writestr(name, content)
-        return buffer.getvalue()
+        return keras_file(entries)
 
 
 def uncertainty_constants(spread: Spread, location: LocationSpread) -> dict[str, Any]:
@@ -241,7 +216,7 @@ def log_model(
         return Model.log(
             artifact_path=None,
             name="model",
-            flavor=_PyfuncFlavor(),
+            flavor=PyfuncFlavor(),
             run_id=run_id,
             model_id=logged.model_id,
             python_model=str(SERVING_CODE),
@@ -254,8 +229,9 @@ def log_model(
 
 
 def register_model(info: ModelInfo, name: str, version_tags: dict[str, str]) -> str:
-    """Register a logged model under `name` with its version's tags in one call; the version."""
-    return str(mlflow.register_model(info.model_uri, name, tags=version_tags).version)
+    """Register a logged model under `name` with its version's tags, printing nothing (see
+    compat.register_version); the version."""
+    return register_version(mlflow_client(), name, info, version_tags)
 
 
 @names_the_store

@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tasks.errors import InfrastructureError
+from tasks.tracking.compat import registry_writer
 from tasks.tracking.ownership import owner_gone, owner_tags
 from tasks.tracking.runs import TrackedLocation
 from tasks.tracking.store import (
@@ -20,7 +21,6 @@ from tasks.tracking.store import (
     model_name,
     names_the_store,
     now_ms,
-    registry_writer,
 )
 
 CHAMPION, CHALLENGER = "champion", "challenger"

@@ -8,9 +8,10 @@ compare view lines them up.
 import io
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import mlflow
 import pandas as pd
@@ -20,7 +21,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.publish.drawing import drawn_test_charts, start_test_charts
+from tasks.tracking.compat import dataset_entity
 from tasks.tracking.models import log_model, register_model
 from tasks.tracking.ownership import owned_run, owner_tags
 from tasks.tracking.store import (
@@ -57,12 +58,20 @@ class RunContext:
         return {name: str(value) for name, value in values.items()}
 
 
+class Charts(Protocol):
+    """The test window's charts, drawn outside tracking (tasks.publish.drawing.WindowCharts):
+    `start` begins drawing them and returns the call that gives their PNG bytes and HTML, so
+    that they are drawn while the run's model is logged."""
+
+    def start(self) -> Callable[[], tuple[bytes, str]]: ...
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What a location's child run holds: metrics, per-epoch curves, tags, tables (CSV files),
-    the test window's actual vs forecast vs baselines (charted, if there is one), its training
-    data, and its model (saved: see models.saved_model; None for a run that keeps no model, a
-    backfill's) with an input example and the location's uncertainty constants (see
+    the test window's actual vs forecast vs baselines (and its charts, if there is one), its
+    training data, and its model (saved: see models.saved_model; None for a run that keeps no
+    model, a backfill's) with an input example and the location's uncertainty constants (see
     models.uncertainty_constants; None: the model carries none)."""
 
     location: str
@@ -77,18 +86,21 @@ class RunRecord:
     example: pd.DataFrame
     model_tags: dict[str, str] = field(default_factory=dict)
     uncertainty: dict[str, Any] | None = None
+    charts: Charts | None = None
 
 
 @dataclass(frozen=True)
 class TrackedLocation:
-    """A location's tracked result: its metrics, child run and registered model version, and the
-    as_of it was trained for."""
+    """A location's tracked result: its metrics, child run and registered model version, the
+    as_of it was trained for, and whether this flow run tracked it (`fresh`; False: read back
+    from a run an earlier attempt finished, or made elsewhere)."""
 
     location: str
     metrics: dict[str, float]
     run_id: str
     model_version: str
     as_of: str | None = None
+    fresh: bool = False
 
 
 @task(name="start-parent-run", cache_policy=NO_CACHE, **STORE_RETRIES)
@@ -180,13 +192,13 @@ def _log_training_data(
         )
     # The entity is what mlflow.log_input sends; that call needs (or starts) an active run.
     context = InputTag(MLFLOW_DATASET_CONTEXT, "training")
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), [context])])
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset_entity(dataset), [context])])
 
 
 def _log_test_window(
     client: MlflowClient, run_id: str, frame: pd.DataFrame, charts: tuple[bytes, str]
 ) -> None:
-    """PNG and interactive HTML of actual vs forecast vs baselines (see drawing.test_charts),
+    """PNG and interactive HTML of actual vs forecast vs baselines (see RunRecord.charts),
     and the predictions as CSV. The PNG needs nothing and shows in the MLflow UI as it is."""
     png, html = charts
     with tempfile.TemporaryDirectory(prefix="tempcast-chart-") as folder:
@@ -211,9 +223,8 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         "tempcast.as_of": context.as_of,
         **record.tags,
     }
-    title = f"{location}: test months (as of {context.as_of})"
     window = record.test_window
-    charts = start_test_charts(window, title) if window is not None else None
+    charts = record.charts.start() if window is not None and record.charts else None
     experiment = experiment_id()
     with owned_run(client, experiment, location, parent_run_id, tags) as run_id:
         params = context.params(location)
@@ -228,8 +239,7 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         for artifact_file, table in record.tables.items():
             client.log_text(run_id, table.to_csv(index=False), artifact_file)
         if window is not None and charts is not None:
-            drawn = drawn_test_charts(charts, window, title)
-            _log_test_window(client, run_id, window, drawn)
+            _log_test_window(client, run_id, window, charts())
         version_tags = {
             "as_of": context.as_of,
             "data_digest": context.data_digest,
@@ -238,7 +248,7 @@ def log_location_run(parent_run_id: str, context: RunContext, record: RunRecord)
         model_version = ""
         if context.register and info is not None:
             model_version = register_model(info, model_name(location), version_tags)
-    return TrackedLocation(location, record.metrics, run_id, model_version, context.as_of)
+    return TrackedLocation(location, record.metrics, run_id, model_version, context.as_of, True)
 
 
 @names_the_store

@@ -15,17 +15,16 @@ import mlflow
 import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from mlflow.tracking._model_registry.client import ModelRegistryClient
 from prefect.tasks import exponential_backoff
 
 import tasks.sqlite_journal  # noqa: F401  (SQLite stores commit through a write-ahead log)
 from tasks.errors import InfrastructureError, TempcastError
+from tasks.places import Places
 from tasks.quiet import verbose
 
 P = ParamSpec("P")
 R = TypeVar("R")
 EXPERIMENT_NAME = "tempcast"
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_ARTIFACT_FOLDER = "mlartifacts"
 MODEL_PREFIX = "tempcast-"
 HTTP_DEFAULTS = {
@@ -45,8 +44,10 @@ def first_line(error: BaseException) -> str:
 
 
 def tracking_uri() -> str:
-    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """$MLFLOW_TRACKING_URI, else the embedded sqlite store in the working directory (see
+    tasks.places). MLflow reads the variable too, in every process and worker: it is the one
+    setting that reaches a Dask worker without being passed."""
+    return Places.from_environment().tracking_uri
 
 
 def runs_page(ui: str) -> str:
@@ -110,14 +111,6 @@ def mlflow_client() -> MlflowClient:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
-
-
-def registry_writer(client: MlflowClient) -> ModelRegistryClient:
-    """The client's registry half, for writes to tempcast's own registered models (the same
-    methods and arguments). MlflowClient reads the whole registered model before each such
-    write, to refuse MLflow prompts (which a tempcast model never is): six reads per promotion,
-    a fifth of a location's tracking time in the flow's process."""
-    return client._get_registry_client()
 
 
 @names_the_store

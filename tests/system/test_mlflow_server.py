@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-import tasks.pipeline.units as units_module
+import tasks.pipeline.tracking as units_module
+import tasks.publish.drawing as drawing_module
 import tasks.tracking.runs as runs_module
 from flows.backfill import backfill_flow
 from flows.retrain import retrain_flow
@@ -315,11 +316,11 @@ def test_a_server_gone_mid_run_then_back_completes_the_same_retrain_once(
             server.stop()
         return drawn_test_charts(started, frame, title)
 
-    drawn_test_charts = runs_module.drawn_test_charts
+    drawn_test_charts = drawing_module.drawn_test_charts
     command = {"as_of": "2013-12", "settings": tiny_settings(data, "december")}
     with monkeypatch.context() as outage:
         outage.setattr(units_module, "log_location_run", telling_track)
-        outage.setattr(runs_module, "drawn_test_charts", charts)
+        outage.setattr(drawing_module, "drawn_test_charts", charts)
         with pytest.raises(Exception) as caught:
             retrain_flow(**command)
     assert isinstance(caught.value, InfrastructureError), repr(caught.value)

@@ -9,7 +9,7 @@ import time
 
 import pandas as pd
 
-from tasks.data import store
+from tasks.data import store_tables
 from tasks.data.intake import ingest_file
 from tests.support.synthetic import synthetic_observations, write_observations
 from tests.unit.test_observation_store import table
@@ -41,7 +41,7 @@ def test_a_killed_ingest_leaves_the_store_as_before(tmp_path):
     uri = f"sqlite:///{tmp_path / 'observations.db'}"
     frame = synthetic_observations(("Alpha", "Bravo"), "2016-01-01", "2016-12-31")
     ingest_file.fn(write_observations(frame, tmp_path / "first.csv"), uri)
-    before = {name: table(uri, name) for name in store.metadata.tables}
+    before = {name: table(uri, name) for name in store_tables.metadata.tables}
     later = synthetic_observations(("Alpha", "Bravo"), "2016-07-01", "2017-06-30", seed=1)
     second = write_observations(later, tmp_path / "second.csv")
     marker = tmp_path / "middle"

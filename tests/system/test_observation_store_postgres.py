@@ -5,7 +5,7 @@ import inspect
 
 import sqlalchemy as sa
 
-from tasks.data import store
+from tasks.data import store_tables
 from tests.support.postgres_server import postgres_server
 from tests.unit import test_observation_store as checks
 
@@ -23,7 +23,7 @@ def drop_tables(url: str) -> None:
     """Remove the store's tables (the next check starts from none)."""
     engine = sa.create_engine(url)
     try:
-        store.metadata.drop_all(engine)
+        store_tables.metadata.drop_all(engine)
     finally:
         engine.dispose()
 

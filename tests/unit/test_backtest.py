@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.backtest.scoring import backtest_rows, expand_range, overall, summarise
 from tasks.data.locations import LocationSeries
-from tasks.data.months import month_range
+from tasks.data.months import expand_range, month_range
 from tasks.errors import TempcastError
+from tasks.model.backtests import backtest_rows, overall, summarise
 from tasks.model.uncertainty import LEVELS, Distribution
 
 

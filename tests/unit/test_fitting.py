@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 import tasks.model.fitting as fitting_module
+import tasks.model.training as training_module
 from tasks.data.locations import LocationSeries
 from tasks.errors import TempcastError
 from tasks.model.evaluation import forecast_from
-from tasks.model.fitting import epoch_order, epoch_size, fit_locations
+from tasks.model.fitting import fit_locations
 from tasks.model.settings import RECIPES, TrainingOverrides, training_config
-from tasks.pipeline.units import fit_units
+from tasks.model.training import epoch_order, epoch_size
+from tasks.pipeline.fits import fit_units
 from tests.support.tiny import TINY_TRAINING, prepared_table, quiet, series_of
 
 
@@ -199,15 +201,15 @@ def test_a_backfill_trains_each_distinct_training_once_with_the_same_results(mon
 
     alone = fits()
     trainings = []
-    original = fitting_module.Trainer.fit
+    original = training_module.Trainer.fit
     monkeypatch.setattr(
-        fitting_module.Trainer,
+        training_module.Trainer,
         "fit",
         lambda self, data, cfg, epochs, callbacks: (
             trainings.append(epochs) or original(self, data, cfg, epochs, callbacks)
         ),
     )
-    with fitting_module.sharing_fits():
+    with training_module.sharing_fits():
         shared = fits()
     assert len(trainings) == 3, trainings  # four trainings, one of them shared
     for one, other in zip(alone, shared, strict=True):

@@ -12,13 +12,8 @@ import tasks.publish.history as history
 from tasks.data.months import month_range
 from tasks.model.uncertainty import LEVELS, QUANTILE_COLUMNS, SCORED_LEVELS
 from tasks.publish.charts import live_mae_html, live_mae_png
-from tasks.publish.live import (
-    COVERAGE_TAG,
-    observed_values,
-    score_live_forecasts,
-    summarise,
-    window_of,
-)
+from tasks.publish.history import observed_values
+from tasks.publish.live import COVERAGE_TAG, score_live_forecasts, summarise, window_of
 from tests.support.forecasts import with_distribution
 
 RUN = "0123456789abcdef0123456789abcdef"

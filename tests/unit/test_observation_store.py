@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from tasks.data import store
+from tasks.data import store, store_tables
 from tasks.data.coverage import store_coverage
 from tasks.data.ingest import ingest_observations, read_store
 from tasks.data.intake import check_observation_file, ingest_file
@@ -94,7 +94,7 @@ def test_a_failure_in_the_middle_of_an_ingest_leaves_the_store_as_it_was(
     tmp_path, uri, monkeypatch
 ):
     ingest_file.fn(write_lines(tmp_path / "june.csv", *FIRST), uri)
-    before = {name: table(uri, name) for name in store.metadata.tables}
+    before = {name: table(uri, name) for name in store_tables.metadata.tables}
 
     def broken(*_args):
         raise OSError("disk gone")

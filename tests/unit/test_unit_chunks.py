@@ -8,19 +8,15 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 from prefect.task_runners import ThreadPoolTaskRunner
 
-import tasks.pipeline.units as units_module
+import tasks.pipeline.tracking as tracking_module
 import tasks.tracking.models as models_module
 from tasks.model.evaluation import forecast_from
 from tasks.model.settings import training_config
-from tasks.pipeline.units import (
-    Promotions,
-    UnitResults,
-    UnitSpec,
-    chunk_records,
-    fit_units,
-    track_units,
-    with_network_copies,
-)
+from tasks.pipeline.batch import Batch, UnitResults, UnitSpec
+from tasks.pipeline.fits import fit_units, with_network_copies
+from tasks.pipeline.promotion import Promotions
+from tasks.pipeline.records import chunk_records
+from tasks.pipeline.tracking import track_units
 from tasks.tracking.runs import RunContext, start_parent_run
 from tasks.tracking.store import experiment_id, model_name
 from tests.support.tiny import TINY_TRAINING, in_flow, prepared_table, series_of
@@ -54,10 +50,11 @@ def test_each_saved_model_of_a_chunk_forecasts_what_a_model_built_for_its_locati
     # into; article: a model per location, each saved by Keras
     for recipe, saves in (("default", 1), ("article", 3)):
         keras_saves.clear()
-        fitted = fit_units.fn(series, training_config(recipe, TINY_TRAINING))
-        keys = {s.location: s.location for s in series}
+        config = training_config(recipe, TINY_TRAINING)
+        fitted = fit_units.fn(series, config)
+        batch = Batch(config, RunContext({}, "2013-12", "digest", "train"), "", None)
         records = chunk_records(
-            {s.location: s for s in series}, fitted.units, keys, UnitSpec("train"), {}
+            {s.location: s for s in series}, fitted.units, batch, UnitSpec("train")
         )
         assert len(keras_saves) == saves
         for s, record in zip(series, records, strict=True):
@@ -85,11 +82,14 @@ def test_the_next_chunk_is_made_while_one_is_logged_and_each_is_promoted_once_tr
     config = training_config("default", TINY_TRAINING)
     fitted = fit_units.fn(series, config)
     steps: list[str] = []
-    make, wait, promote = units_module.chunk_records, units_module.collect_tracked, Promotions.start
-    monkeypatch.setattr(units_module, "TRACKING_CHUNK", 1)
-    monkeypatch.setattr(units_module, "chunk_records", lambda *a: steps.append("make") or make(*a))
+    make, wait = tracking_module.chunk_records, tracking_module.collect_tracked
+    promote = Promotions.start
+    monkeypatch.setattr(tracking_module, "TRACKING_CHUNK", 1)
     monkeypatch.setattr(
-        units_module, "collect_tracked", lambda *a: steps.append("wait") or wait(*a)
+        tracking_module, "chunk_records", lambda *a: steps.append("make") or make(*a)
+    )
+    monkeypatch.setattr(
+        tracking_module, "collect_tracked", lambda *a: steps.append("wait") or wait(*a)
     )
     monkeypatch.setattr(
         Promotions,
@@ -99,14 +99,13 @@ def test_the_next_chunk_is_made_while_one_is_logged_and_each_is_promoted_once_tr
     context = RunContext({"seed": 1}, "2013-12", "digest", "train")
     parent = start_parent_run.fn("train", {}, {})
     results = UnitResults(series={s.location: s for s in series})
-    keys = {s.location: f"key-{s.location}" for s in series}
+    names = [s.location for s in series]
 
     def track() -> None:
         with ThreadPoolTaskRunner(max_workers=2) as runner:
-            promotions = Promotions(results, list(keys), config, "digest", runner)
-            track_units(
-                results, fitted.units, keys, context, UnitSpec("train"), parent, runner, promotions
-            )
+            batch = Batch(config, context, parent, runner)
+            promotions = Promotions(results, names, batch)
+            track_units(results, fitted.units, batch, UnitSpec("train"), promotions)
             promotions.finish()
 
     in_flow(track)
@@ -118,6 +117,6 @@ def test_the_next_chunk_is_made_while_one_is_logged_and_each_is_promoted_once_tr
     runs = MlflowClient().search_runs([experiment_id()], "tags.`tempcast.kind` = 'train'")
     assert sorted(run.info.run_name for run in runs) == ["Alpha", "Bravo", "Charlie"]
     assert [d.reason for d in results.decisions.values()] == ["promoted: no champion yet"] * 3
-    for name in keys:
+    for name in names:
         champion = MlflowClient().get_model_version_by_alias(model_name(name), "champion")
         assert str(champion.version) == results.tracked[name].model_version == "1"

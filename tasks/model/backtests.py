@@ -1,17 +1,15 @@
 """Backtests: forecasts made "as of" a past month, scored against what really happened next.
 
 `truth` is the table of raw monthly means (no imputation) up to the last complete month of the
-whole file, so a forecast is only scored on months that were observed.
+whole file (tasks.data.monthly.truth_table), so a forecast is only scored on months that were
+observed.
 """
 
 import numpy as np
 import pandas as pd
 
-from tasks.data.ingest import IngestResult
 from tasks.data.locations import LocationSeries
-from tasks.data.monthly import build_monthly_table
-from tasks.data.months import last_complete_month, month_range, parse_month
-from tasks.errors import TempcastError
+from tasks.data.months import month_range, parse_month
 from tasks.model.baselines import baseline_forecasts
 from tasks.model.scores import probabilistic_scores
 from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution
@@ -37,25 +35,6 @@ ERRORS = {
     "baseline_climatology_mae": "climatology_error",
     "baseline_seasonal_naive_mae": "seasonal_naive_error",
 }
-
-
-def truth_table(ingested: IngestResult, through: pd.Period | None = None) -> pd.DataFrame:
-    """Raw monthly means of the whole file up to its last complete month (no imputation), or up
-    to `through` when that is earlier (what was observed by then)."""
-    if ingested.last_date is None:
-        raise TempcastError("no accepted observations to score backtests against")
-    complete = last_complete_month(ingested.last_date)
-    if through is not None:
-        complete = min(complete, through)
-    return build_monthly_table.fn(ingested.accepted, complete).means
-
-
-def expand_range(start: str, end: str) -> list[str]:
-    """Every month from `start` to `end` inclusive; a reversed range is an error."""
-    first, last = parse_month(start, "--from"), parse_month(end, "--to")
-    if first > last:
-        raise TempcastError(f"backfill range is in the wrong order: {first} is after {last}")
-    return month_range(first, last)
 
 
 def backtest_rows(
