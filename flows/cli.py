@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from flows.console import console_progress, prefect_api_configured, quiet_expected_errors
-from flows.options import run_settings_options
+from flows.cli_observations import ingest, observations
+from flows.console import console_progress, prefect_api_configured, run_flow
+from flows.options import only, run_settings_options
 from tasks.errors import InfrastructureError, TempcastError
 from tasks.places import FILES, Places
 from tasks.quiet import DEBUG_VARIABLE, VERBOSE_VARIABLE, debugging, show_everything
@@ -74,21 +75,6 @@ def checked_settings(
     if known is not None:
         choose_locations(known(checked), checked.locations)
     return checked
-
-
-def run_flow(flow: Callable[..., Any], **parameters: object) -> Any:
-    """Quiet expected errors and run the flow (its module, and TensorFlow, imported by the
-    command only once its options are checked); when some locations failed, print the results
-    of those that finished before the one-line error."""
-    from tasks.pipeline.failures import LocationsFailed
-
-    quiet_expected_errors()
-    try:
-        return flow(**parameters)
-    except LocationsFailed as failed:
-        if failed.finished:
-            typer.echo(failed.finished)
-        raise
 
 
 def print_prepare_summary(report: dict, out: Path) -> None:
@@ -194,11 +180,6 @@ def retrain(settings: RunSettings, as_of: AsOfOption = None, force: ForceOption 
     typer.echo(UI_HINT)
 
 
-def only(flag: str, what: str) -> Any:
-    """A filter option of `tempcast forecasts`: only the forecasts of `what`."""
-    return typer.Option(flag, help=f"Only the forecasts of {what}.", show_default=False)
-
-
 @app.command()
 def forecasts(
     location: Annotated[str | None, only("--location", "this location (any letter case)")] = None,
@@ -216,6 +197,10 @@ def forecasts(
 
     uri = Places.from_environment().history_uri
     typer.echo(format_history(forecast_history(uri, location, as_of, month), style))
+
+
+app.command()(ingest)
+app.command()(observations)
 
 
 @app.command()

@@ -1,10 +1,14 @@
-"""What the CLI sets up around a command: expected errors in one line, tempcast's progress lines
-on the console, and whether a Prefect API is configured (asked without importing Prefect where
-no settings file could name one)."""
+"""What the CLI sets up around a command: expected errors in one line (and a flow run with them),
+tempcast's progress lines on the console, and whether a Prefect API is configured (asked without
+importing Prefect where no settings file could name one)."""
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import typer
 
 from tasks.errors import InfrastructureError, TempcastError
 from tasks.places import prefect_environment
@@ -38,6 +42,21 @@ def quiet_expected_errors() -> None:
         for handler in getattr(logger, "handlers", []):
             if not any(isinstance(f, ExpectedErrorFilter) for f in handler.filters):
                 handler.addFilter(ExpectedErrorFilter())
+
+
+def run_flow(flow: Callable[..., Any], **parameters: object) -> Any:
+    """Quiet expected errors and run the flow (its module, and TensorFlow, imported by the
+    command only once its options are checked); when some locations failed, print the results
+    of those that finished before the one-line error."""
+    from tasks.pipeline.failures import LocationsFailed
+
+    quiet_expected_errors()
+    try:
+        return flow(**parameters)
+    except LocationsFailed as failed:
+        if failed.finished:
+            typer.echo(failed.finished)
+        raise
 
 
 def prefect_settings_files() -> list[Path]:

@@ -41,6 +41,7 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
     cron: str | None = None
     timezone: str = TIMEZONE
+    triggers: tuple[dict[str, Any], ...] = ()
 
     @property
     def full_name(self) -> str:
@@ -59,7 +60,20 @@ class DeploymentSpec:
         return getattr(importlib.import_module(module), function)
 
 
-def flow_deployment(name: str, cron: str | None = None) -> DeploymentSpec:
+# The ingest flow's event when new observations complete a month (flows/ingest.py): a retrain
+# as of that month; the cron schedule stays as the fallback.
+MONTH_COMPLETE_TRIGGER: dict[str, Any] = {
+    "type": "event",
+    "enabled": True,
+    "match": {"prefect.resource.id": "tempcast.observations"},
+    "expect": ["tempcast.observations.month-complete"],
+    "parameters": {"as_of": "{{ event.payload.month }}"},
+}
+
+
+def flow_deployment(
+    name: str, cron: str | None = None, triggers: tuple[dict[str, Any], ...] = ()
+) -> DeploymentSpec:
     """The deployment `name/name` of the flow in flows/<name>.py, with the default parameters."""
     return DeploymentSpec(
         name=name,
@@ -68,13 +82,14 @@ def flow_deployment(name: str, cron: str | None = None) -> DeploymentSpec:
         parameters=DEFAULT_PARAMETERS,
         tags=("tempcast", name),
         cron=cron,
+        triggers=triggers,
     )
 
 
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     # The monthly job, early on the 2nd: as_of is left unset so that a scheduled run cuts the
     # data at the month before its scheduled date (tasks.data.asof), every location is retrained.
-    flow_deployment("retrain", cron=MONTHLY_CRON),
+    flow_deployment("retrain", cron=MONTHLY_CRON, triggers=(MONTH_COMPLETE_TRIGGER,)),
     # Re-runs the pipeline as of each month in a range: start and end are given at run time.
     flow_deployment("backfill"),
     # A one-off training of every location on all the data, run on demand.
@@ -86,6 +101,7 @@ def build_deployment(spec: DeploymentSpec) -> "RunnerDeployment":
     """The spec as a deployment to serve; its entrypoint is the flow's module path, so that it
     does not depend on the folder `tempcast serve` is started in."""
     from prefect.deployments.runner import EntrypointType
+    from prefect.events import DeploymentEventTrigger
     from prefect.schedules import Cron
 
     return spec.load_flow().to_deployment(
@@ -93,6 +109,7 @@ def build_deployment(spec: DeploymentSpec) -> "RunnerDeployment":
         schedule=Cron(spec.cron, timezone=spec.timezone) if spec.cron else None,
         parameters=dict(spec.parameters),
         tags=list(spec.tags),
+        triggers=[DeploymentEventTrigger(**trigger) for trigger in spec.triggers],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
 

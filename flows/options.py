@@ -98,3 +98,8 @@ def run_settings_options(
         return with_settings
 
     return decorate
+
+
+def only(flag: str, what: str, rows: str = "forecasts") -> Any:
+    """A filter option of `tempcast forecasts` (or `observations`): only the rows of `what`."""
+    return typer.Option(flag, help=f"Only the {rows} of {what}.", show_default=False)

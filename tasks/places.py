@@ -1,8 +1,8 @@
-"""Where things live: the observations file and its mirror, the result folders and the names of
-the files written in them, the MLflow tracking store, the forecast history and the Dask
-scheduler. One typed object, read from the options and the environment at the edge (the CLI, or
-a flow's start when a deployment runs it) and passed down; this is the only module that reads
-these environment variables.
+"""Where things live: the observations file and its mirror, the observation store, the result
+folders and the names of the files written in them, the MLflow tracking store, the forecast
+history and the Dask scheduler. One typed object, read from the options and the environment at
+the edge (the CLI, or a flow's start when a deployment runs it) and passed down; this is the only
+module that reads these environment variables.
 
 A step called without a place (a test, a benchmark, a plain script) gets the same answer from
 Places.from_environment() that the edge would have given it.
@@ -18,8 +18,10 @@ DATA_URL_VARIABLE, DATA_SHA256_VARIABLE = "TEMPCAST_DATA_URL", "TEMPCAST_DATA_SH
 TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 HISTORY_VARIABLE = "TEMPCAST_FORECASTS_URI"
 DASK_VARIABLE = "TEMPCAST_DASK_ADDRESS"
+OBSERVATIONS_VARIABLE = "TEMPCAST_OBSERVATIONS_URI"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_HISTORY_URI = "sqlite:///forecasts.db"
+DEFAULT_OBSERVATIONS_URI = "sqlite:///observations.db"
 DEFAULT_OUT = "outputs"
 # Each flow's result folder when none is given (a backfill's beside the others, not over them).
 OUT_FOLDERS = {"prepare": DEFAULT_OUT, "train": DEFAULT_OUT, "retrain": DEFAULT_OUT}
@@ -55,8 +57,9 @@ FILES = OutputFiles()
 
 class Places(BaseModel):
     """Where one run reads and writes: the observations file (None: looked for in the default
-    places, else fetched), its mirror (URL and SHA-256, both or neither), the result folder
-    (None: the flow's own, OUT_FOLDERS), the tracking store, the forecast history and the Dask
+    places, else fetched; or the observation store's URL), its mirror (URL and SHA-256, both
+    or neither), the observation store that `tempcast ingest` writes, the result folder (None:
+    the flow's own, OUT_FOLDERS), the tracking store, the forecast history and the Dask
     scheduler (None: a local cluster)."""
 
     model_config = ConfigDict(frozen=True)
@@ -64,6 +67,7 @@ class Places(BaseModel):
     data: str | None = None
     data_url: str | None = None
     data_sha256: str | None = None
+    observations_uri: str = DEFAULT_OBSERVATIONS_URI
     out: str | None = None
     tracking_uri: str = DEFAULT_TRACKING_URI
     history_uri: str = DEFAULT_HISTORY_URI
@@ -75,13 +79,14 @@ class Places(BaseModel):
     ) -> "Places":
         """The places the options give (`data`, `out`, `dask_address`), the rest from the
         environment ($TEMPCAST_DATA, $TEMPCAST_DATA_URL and $TEMPCAST_DATA_SHA256,
-        $MLFLOW_TRACKING_URI, $TEMPCAST_FORECASTS_URI, $TEMPCAST_DASK_ADDRESS), else the
-        defaults. An empty variable counts as not set."""
+        $TEMPCAST_OBSERVATIONS_URI, $MLFLOW_TRACKING_URI, $TEMPCAST_FORECASTS_URI,
+        $TEMPCAST_DASK_ADDRESS), else the defaults. An empty variable counts as not set."""
         env = {name: os.environ.get(name) or None for name in ENVIRONMENT}
         return cls(
             data=data or env[DATA_VARIABLE],
             data_url=env[DATA_URL_VARIABLE],
             data_sha256=env[DATA_SHA256_VARIABLE],
+            observations_uri=env[OBSERVATIONS_VARIABLE] or DEFAULT_OBSERVATIONS_URI,
             out=out,
             tracking_uri=env[TRACKING_VARIABLE] or DEFAULT_TRACKING_URI,
             history_uri=env[HISTORY_VARIABLE] or DEFAULT_HISTORY_URI,
@@ -107,6 +112,7 @@ ENVIRONMENT = (
     DATA_VARIABLE,
     DATA_URL_VARIABLE,
     DATA_SHA256_VARIABLE,
+    OBSERVATIONS_VARIABLE,
     TRACKING_VARIABLE,
     HISTORY_VARIABLE,
     DASK_VARIABLE,

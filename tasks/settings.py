@@ -57,7 +57,8 @@ class RunSettings(BaseModel):
     )
     data: str | None = Field(
         None,
-        description="Observations CSV (plain or gzip). Default: $TEMPCAST_DATA,"
+        description="Observations CSV (plain or gzip), or the observation store's database URL"
+        " (sqlite:///observations.db). Default: $TEMPCAST_DATA,"
         " data/weatherAUS.csv, ../shared/data/weatherAUS.csv.gz, else downloaded.",
     )
     out: str | None = Field(

@@ -9,7 +9,7 @@ rows_read == rows_accepted + rows_rejected + rows_missing_temperature.
 import csv
 import gzip
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,8 @@ from schemas.observations import (
 )
 from tasks.calls import step
 from tasks.data.fetch import FETCH_TARGET, Source, data_sources, fetch_data
+from tasks.data.store_reads import check_store, stored_observations
+from tasks.data.store_tables import REJECT_COLUMNS, VALUES, is_database_url, shown
 from tasks.errors import TempcastError
 from tasks.logs import run_logger
 from tasks.places import DATA_VARIABLE, Places
@@ -40,14 +42,16 @@ FIRST_RECORD = 1  # data records are numbered from 1; the header is not one
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The outcome of reading and validating one observations file."""
+    """The outcome of reading and validating one observations file (or reading the store:
+    `path` is then its URL); `incomplete`: the valid rows missing a temperature."""
 
-    path: Path
+    path: Path | str
     accepted: pd.DataFrame
     rejects: pd.DataFrame
     rows_read: int
     rows_missing_temperature: int
     last_date: pd.Timestamp | None
+    incomplete: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VALUES))
 
     @property
     def rows_accepted(self) -> int:
@@ -74,17 +78,17 @@ class IngestResult:
         return {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()}
 
 
-def found_data_path(explicit: str | Path | None = None) -> Path | None:
-    """Where the observations file is, without fetching: `--data`, then $TEMPCAST_DATA, then the
+def found_data_path(explicit: str | Path | None = None) -> Path | str | None:
+    """Where the observations are, without fetching: `--data`, then $TEMPCAST_DATA, then the
     first default place that has a file; None when no default place has one.
 
     An explicit path or variable is returned as given (a wrong one is an error later, never
-    silently replaced); the defaults are looked up relative to the working directory, then the
-    project.
+    silently replaced; a database URL as a string: the observation store); the defaults are
+    looked up relative to the working directory, then the project.
     """
     given = explicit or Places.from_environment().data  # an empty option means "not given"
     if given:
-        return Path(given)
+        return given if is_database_url(given) else Path(given)
     for base in (Path.cwd(), PROJECT_ROOT):
         for candidate in DEFAULT_DATA_PATHS:
             if (base / candidate).is_file():
@@ -94,7 +98,7 @@ def found_data_path(explicit: str | Path | None = None) -> Path | None:
 
 def resolve_data_path(
     explicit: str | Path | None = None, fetch: bool = True, sources: list[Source] | None = None
-) -> Path:
+) -> Path | str:
     """Find the observations file (found_data_path), else (with `fetch`) download it into
     `data/weatherAUS.csv` under the working directory from `sources` (default: data_sources()).
 
@@ -186,12 +190,14 @@ def read_raw_observations(path: Path, nrows: int | None = None) -> pd.DataFrame:
     return frame[list(REQUIRED_COLUMNS)]
 
 
-def check_data_file(path: Path) -> Path:
-    """Fail fast, before any flow starts, when the file cannot be used at all.
+def check_data_file(path: Path | str) -> Path | str:
+    """Fail fast, before any flow starts, when the file (or store) cannot be used at all.
 
     Checks the header and first rows, and that the whole file decodes as UTF-8 (a fast pass
     without parsing). Rarer problems deeper in the file are still caught inside the flow.
     """
+    if is_database_url(path):
+        return check_store(str(path))
     read_raw_observations(path, nrows=100)
     opener = gzip.open if _compression(path) == "gzip" else open
     try:
@@ -275,13 +281,37 @@ def validate_observations(raw: pd.DataFrame, path: Path) -> IngestResult:
         rows_read=len(raw),
         rows_missing_temperature=int(missing[~rejected].sum()),
         last_date=kept["Date"].max() if len(kept) else None,
+        incomplete=kept.loc[missing[~rejected], VALUES].reset_index(drop=True),
+    )
+
+
+def read_store(uri: str) -> IngestResult:
+    """The observation store's rows as an ingest of one file would give them: those with both
+    temperatures accepted (checked by the same contract), the others counted as missing one,
+    the rows kept aside at ingest as the rejects."""
+    rows, rejects = stored_observations(uri)
+    missing = rows[list(TEMPERATURE_COLUMNS)].isna().any(axis=1)
+    accepted = Observations.validate(rows[~missing].reset_index(drop=True))
+    return IngestResult(
+        path=shown(uri),
+        accepted=accepted,
+        rejects=rejects.astype({name: str for name in REJECT_COLUMNS if name != "record"}),
+        rows_read=len(rows) + len(rejects),
+        rows_missing_temperature=int(missing.sum()),
+        last_date=rows["Date"].max() if len(rows) else None,
+        incomplete=rows[missing].reset_index(drop=True),
     )
 
 
 @step("ingest-observations")
-def ingest_observations(path: Path) -> IngestResult:
-    """Read and validate one observations file, logging the reconciliation."""
-    result = validate_observations(read_raw_observations(path), path)
+def ingest_observations(path: Path | str) -> IngestResult:
+    """Read and validate one observations file (or read the store a database URL names),
+    logging the reconciliation."""
+    result = (
+        read_store(str(path))
+        if is_database_url(path)
+        else validate_observations(read_raw_observations(Path(path)), Path(path))
+    )
     run_logger().info(
         "read %d rows from %s: %d accepted, %d rejected, %d missing a temperature",
         result.rows_read,

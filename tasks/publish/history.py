@@ -19,17 +19,16 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-import tasks.sqlite_journal  # noqa: F401  (a SQLite history commits through a write-ahead log)
 from schemas.forecasts import DISTRIBUTION_COLUMNS, FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
-from tasks.errors import InfrastructureError, TempcastError
+from tasks.database import engine_on, shown_url, sqlite_file_missing
+from tasks.errors import TempcastError
 from tasks.places import DEFAULT_HISTORY_URI, HISTORY_VARIABLE, Places
 from tasks.publish.history_tables import (
     FORECAST_COLUMNS,
@@ -45,7 +44,6 @@ from tasks.publish.history_tables import (
 __all__ = ["column_names"]  # with the other names of the history's tables, read by its tests
 
 URI_VARIABLE, DEFAULT_URI = HISTORY_VARIABLE, DEFAULT_HISTORY_URI
-DRIVER_HINT = {"postgresql": "install the driver with the extra: pip install 'tempcast[postgres]'"}
 # Dialects whose INSERT can skip rows that break a unique key (ON CONFLICT DO NOTHING).
 INSERT_IGNORING = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -63,50 +61,28 @@ def history_uri() -> str:
 
 def shown(uri: str) -> str:
     """The URL as it may be printed (password hidden); a malformed one is the user's to fix."""
-    try:
-        return sa.make_url(uri).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        raise TempcastError(
-            f"{URI_VARIABLE} {uri!r} is not a database URL (say sqlite:///forecasts.db)"
-        ) from None
+    return shown_url(uri, URI_VARIABLE, DEFAULT_URI)
 
 
-def first_line(error: BaseException) -> str:
-    """The first line of an error's message (SQLAlchemy adds a link on later lines)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def create_tables(engine: sa.Engine) -> None:
+    """Create the history's tables where missing and bring an older history up to date."""
+    metadata.create_all(engine)
+    add_missing_columns(engine, forecasts_table)
 
 
 @contextlib.contextmanager
 def opened(uri: str, create: bool = True) -> Iterator[sa.Engine]:
     """An engine on the history database, its tables created first when `create`, disposed at
-    the end. A missing driver is the user's to fix (TempcastError); a database that cannot be
-    reached or used is an InfrastructureError naming it."""
-    label = shown(uri)
-    try:
-        engine = sa.create_engine(uri)
-    except (sa.exc.NoSuchModuleError, ImportError) as error:
-        hint = DRIVER_HINT.get(sa.make_url(uri).get_backend_name(), "install its driver")
-        raise TempcastError(f"forecast history {label}: {first_line(error)}; {hint}") from None
-    try:
-        if create:
-            metadata.create_all(engine)
-            add_missing_columns(engine, forecasts_table)
+    the end (tasks.database.engine_on: a missing driver or a failing database in one line)."""
+    prepare = create_tables if create else None
+    with engine_on(uri, "forecast history", shown(uri), prepare) as engine:
         yield engine
-    except sa.exc.SQLAlchemyError as error:
-        raise InfrastructureError(
-            f"forecast history at {label} failed: {first_line(error)}"
-        ) from error
-    finally:
-        engine.dispose()
 
 
 def history_exists(uri: str) -> bool:
     """Whether the database holds a forecast history yet (checked without creating anything)."""
     shown(uri)  # a malformed URL is the user's to fix
-    url = sa.make_url(uri)
-    file = url.database if url.get_backend_name() == "sqlite" else None
-    if file and file != ":memory:" and not Path(file).exists():
+    if sqlite_file_missing(uri):
         return False
     with opened(uri, create=False) as engine:
         return sa.inspect(engine).has_table(forecasts_table.name)

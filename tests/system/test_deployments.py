@@ -80,6 +80,19 @@ def expected_schedules(spec: DeploymentSpec) -> list[tuple[str, str, bool]]:
     return [(spec.cron, spec.timezone, True)] if spec.cron else []
 
 
+def month_complete_trigger(api_url: str, deployment_id: object) -> dict:
+    """The parameters of the run that the deployment's one automation starts, checked to be
+    started by the ingest's month-complete event."""
+    from prefect.client.orchestration import get_client
+
+    with api_settings(api_url), get_client(sync_client=True) as client:
+        automations = client.read_resource_related_automations(
+            f"prefect.deployment.{deployment_id}"
+        )
+    assert [a.trigger.expect for a in automations] == [{"tempcast.observations.month-complete"}]
+    return automations[0].actions[0].parameters
+
+
 def test_serve_registers_the_schedule_and_runs_a_triggered_retrain(server, client_env, tmp_path):
     from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
@@ -110,6 +123,7 @@ def test_serve_registers_the_schedule_and_runs_a_triggered_retrain(server, clien
         retrain = served["retrain"]
         assert schedules(retrain) == [("0 3 2 * *", "Australia/Sydney", True)]
         assert retrain.parameters == {"settings": {"recipe": "default", "selection": "auto"}}
+        assert month_complete_trigger(server, retrain.id) == {"as_of": "{{ event.payload.month }}"}
 
         # an earlier `prefect deploy` put train on the pool: serving it again says so
         warnings = [line for line in tail(log_path, 100_000).splitlines() if "work pool" in line]
@@ -177,6 +191,7 @@ def test_prefect_yaml_agrees_with_flows_deployments():
             entry.get("parameters", {}),
             set(entry.get("tags", [])),
             entry["work_pool"]["name"],
+            entry.get("triggers", []),
         )
         for entry in project["deployments"]
     }
@@ -187,6 +202,7 @@ def test_prefect_yaml_agrees_with_flows_deployments():
             spec.parameters,
             set(spec.tags),
             WORK_POOL,
+            list(spec.triggers),
         )
         for spec in DEPLOYMENTS
     }

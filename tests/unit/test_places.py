@@ -19,6 +19,7 @@ def test_the_defaults(clean_environment):
     places = Places.from_environment()
     assert places.tracking_uri == "sqlite:///mlflow.db"
     assert places.history_uri == "sqlite:///forecasts.db"
+    assert places.observations_uri == "sqlite:///observations.db"
     assert places.data is places.dask_address is places.data_url is None
     assert places.out_folder("retrain") == places.out_folder("train") == Path("outputs")
     assert places.out_folder("backfill") == Path("outputs/backfill")
@@ -31,7 +32,9 @@ def test_the_environment_then_the_options(clean_environment):
     clean_environment.setenv("TEMPCAST_DASK_ADDRESS", "tcp://dask:8786")
     clean_environment.setenv("TEMPCAST_DATA_URL", "http://mirror/w.csv")
     clean_environment.setenv("TEMPCAST_DATA_SHA256", "f" * 64)
+    clean_environment.setenv("TEMPCAST_OBSERVATIONS_URI", "postgresql+psycopg://db/obs")
     places = Places.from_environment()
+    assert places.observations_uri == "postgresql+psycopg://db/obs"
     assert (places.data, places.dask_address) == ("env.csv", "tcp://dask:8786")
     assert (places.tracking_uri, places.history_uri) == ("http://mlflow:5000", "sqlite:///other.db")
     assert (places.data_url, places.data_sha256) == ("http://mirror/w.csv", "f" * 64)
