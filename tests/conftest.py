@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import tasks  # noqa: F401  (its import switches telemetry off: before any server starts)
+
 HARNESS = pytest.StashKey[ExitStack]()
 
 KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
