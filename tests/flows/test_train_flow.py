@@ -9,7 +9,7 @@ from mlflow.tracking import MlflowClient
 from prefect import Task
 from prefect.artifacts import Artifact
 
-import tasks.pipeline.units as units_module
+import tasks.pipeline.tracking as units_module
 from flows.cli import app, main
 from flows.train import train_flow
 from tasks.data.rules import SelectionRules
