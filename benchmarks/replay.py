@@ -51,6 +51,7 @@ from tests.support.prefect_server import TEMPCAST, prefect_env, prefect_server, 
 
 BACKFILL = re.compile(r"redo the backtest: tempcast (backfill .*)$", re.MULTILINE)
 KILL_AFTER = 20.0  # seconds into the retrain that loses its worker
+REPEAT_WAIT = 4.0  # seconds in which a repeated arrival's event would have started a retrain
 CORRECTION_SHIFT = 2.0  # °C added to the corrected stations' values
 
 
@@ -127,7 +128,7 @@ def arrives_again(replay: Replay, files: list[Path]) -> dict:
     """Ingest files a second time: what it printed and how many retrains that started."""
     before = len(retrain_runs(replay.api_url, replay.deployment_id))
     printed = tempcast(replay, "ingest", *map(str, files))
-    time.sleep(10)  # an event would have started a run by now
+    time.sleep(REPEAT_WAIT)  # an event would have started a run by now
     started = len(retrain_runs(replay.api_url, replay.deployment_id)) - before
     return {"printed": printed, "retrains_started": started}
 

@@ -12,6 +12,7 @@ KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
 LONGEST_FILES = (
     "test_mlflow_server.py",
     "test_crash_resume.py",
+    "test_replay.py",
     "test_benchmarks.py",
     "test_deployments.py",
     "test_retrain_flow.py",
