@@ -111,17 +111,17 @@ def tempcast(replay: Replay, *arguments: str, **env: str) -> str:
 def live_month(replay: Replay, month: str, files: list[Path], kill: bool = False) -> dict:
     """Ingest a month's files and wait for the retrain its event starts (killing the worker
     during it when `kill`); the wall time and what the ingest printed."""
-    start = time.monotonic()
+    start, killed = time.monotonic(), frozenset()
     printed = tempcast(replay, "ingest", *map(str, files))
     if kill:
         run = running_retrain(replay.api_url, replay.deployment_id, month, replay.log)
         time.sleep(KILL_AFTER)  # well into the run: its first units tracked
-        kill = still_running(replay.api_url, run)  # a quicker retrain is not killed
-        if kill:
+        if still_running(replay.api_url, run):  # a quicker retrain is not killed
             kill_and_restart(replay.worker, run, replay.api_url, replay.start_worker)
-    finished_retrain(replay.api_url, replay.deployment_id, month, replay.log)
+            killed = frozenset([run.id])
+    finished_retrain(replay.api_url, replay.deployment_id, month, replay.log, killed)
     seconds = round(time.monotonic() - start, 1)
-    return {"month": month, "seconds": seconds, "killed": kill, "printed": printed}
+    return {"month": month, "seconds": seconds, "killed": bool(killed), "printed": printed}
 
 
 def arrives_again(replay: Replay, files: list[Path]) -> dict:

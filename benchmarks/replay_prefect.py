@@ -74,12 +74,15 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, log: Path) -> 
     return found
 
 
-def finished_retrain(api_url: str, deployment_id: UUID, as_of: str, log: Path) -> Any:
-    """The retrain as of `as_of` once it has finished: completed, else a ReplayError."""
+def finished_retrain(
+    api_url: str, deployment_id: UUID, as_of: str, log: Path, killed: frozenset = frozenset()
+) -> Any:
+    """The retrain as of `as_of` once it has finished (a run the replay `killed` aside):
+    completed, else a ReplayError."""
 
     def done() -> Any:
         runs = runs_of(retrain_runs(api_url, deployment_id), as_of)
-        return next((run for run in runs if run.state_type.value in FINAL), None)
+        return next((r for r in runs if r.state_type.value in FINAL and r.id not in killed), None)
 
     run = wait_for(done, 1800, f"the retrain as of {as_of}", log)
     if run.state_type.value != "COMPLETED":
