@@ -50,7 +50,7 @@ from tasks.data.months import month_range
 from tests.support.prefect_server import TEMPCAST, prefect_env, prefect_server, stop_group
 
 BACKFILL = re.compile(r"redo the backtest: tempcast (backfill .*)$", re.MULTILINE)
-KILL_AFTER = 20.0  # seconds into the retrain that loses its worker
+KILL_AFTER = 0.5  # how far into the retrain that loses its worker (of the last one's run time)
 REPEAT_WAIT = 4.0  # seconds in which a repeated arrival's event would have started a retrain
 CORRECTION_SHIFT = 2.0  # °C added to the corrected stations' values
 
@@ -108,14 +108,23 @@ def tempcast(replay: Replay, *arguments: str, **env: str) -> str:
     return done.stdout
 
 
+def kill_delay(replay: Replay) -> float:
+    """How long after it starts running a retrain is killed: half the run time of the last
+    completed one (so that it is killed in the middle, whatever the replay's size)."""
+    runs = retrain_runs(replay.api_url, replay.deployment_id)
+    done = [run.total_run_time for run in runs if run.state_type.value == "COMPLETED"]
+    return KILL_AFTER * (done[-1].total_seconds() if done else 60.0)
+
+
 def live_month(replay: Replay, month: str, files: list[Path], kill: bool = False) -> dict:
     """Ingest a month's files and wait for the retrain its event starts (killing the worker
     during it when `kill`); the wall time and what the ingest printed."""
     start, killed = time.monotonic(), frozenset()
     printed = tempcast(replay, "ingest", *map(str, files))
     if kill:
+        delay = kill_delay(replay)
         run = running_retrain(replay.api_url, replay.deployment_id, month, replay.log)
-        time.sleep(KILL_AFTER)  # well into the run: its first units tracked
+        time.sleep(delay)  # well into the run: its first units tracked
         if still_running(replay.api_url, run):  # a quicker retrain is not killed
             kill_and_restart(replay.worker, run, replay.api_url, replay.start_worker)
             killed = frozenset([run.id])
