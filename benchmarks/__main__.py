@@ -5,14 +5,15 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks import backtest, prepare, scale, speed, startup
+from benchmarks import backtest, prepare, replay, scale, speed, startup
 
 RESULTS = Path("benchmarks/results")
 
 
 def main() -> None:
     """Data preparation, the quick commands' start-up, the speed comparison, the retrain at
-    44, 250 and 1,000 stations (and on Dask), and the 42-origin backtest beside its peers."""
+    44, 250 and 1,000 stations (and on Dask), the 42-origin backtest beside its peers, and the
+    replayed year."""
     folder = Path(tempfile.mkdtemp(prefix="tempcast-bench-"))
     results = {
         "prepare": prepare.run(),
@@ -20,6 +21,7 @@ def main() -> None:
         "speed": speed.compare(folder / "speed", ["Canberra", "Sydney"], [], []),
         "scale": scale.run(scale.SIZES, folder=folder / "scale", dask=True),
         "backtest": backtest.backtest(folder / "backtest", "2012-06", "2015-11", []),
+        "replay": replay.run(folder / "replay"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "all.json").write_text(json.dumps(results, indent=2) + "\n")

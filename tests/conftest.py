@@ -17,6 +17,7 @@ KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
 # files are handed out in this order) finish together. Then the kinds, the many short ones last.
 LONGEST_FILES = (
     "test_crash_resume.py",
+    "test_replay.py",
     "test_mlflow_outage.py",
     "test_mlflow_server.py",
     "test_benchmarks.py",

@@ -75,6 +75,19 @@ def backtest_rows(
     )
 
 
+def rescored(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Backtest rows written earlier (a reused unit's) scored against `truth` as it is now: a
+    correction of the observations since then changes their actual values, absolute errors and
+    whether the month was warmer than its median; the forecasts stay as they were."""
+    observed = truth.stack()  # (location, month) -> value
+    cells = pd.MultiIndex.from_arrays([rows["location"], rows["month"].astype(str)])
+    actual = observed.reindex(cells).to_numpy(dtype=float)
+    above = np.where(np.isnan(actual), np.nan, actual > rows["median"].to_numpy(dtype=float))
+    return rows.assign(
+        actual=actual, abs_error=np.abs(rows["forecast"].to_numpy() - actual), above_median=above
+    )
+
+
 def summarise(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     """MAE of the model and of both baselines by `by` (step or location), on observed months."""
     scored = rows.dropna(subset=["actual"]).assign(

@@ -17,6 +17,7 @@ import pandas as pd
 from tasks.data.locations import location_series
 from tasks.data.prepared import Prepared
 from tasks.logs import run_logger
+from tasks.model.backtests import rescored
 from tasks.pipeline.batch import Batch, UnitResults, UnitSpec
 from tasks.pipeline.failures import LocationsFailed
 from tasks.pipeline.fits import FittedUnits, fit_todo
@@ -43,7 +44,8 @@ def reuse_finished(
     for name, run in plan.finished.items():
         results.tracked[name] = tracked_from_run(run)
         if spec.truth is not None:
-            results.backtest.append(read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT))
+            stored = read_artifact_table(run.info.run_id, BACKTEST_ARTIFACT)
+            results.backtest.append(rescored(stored, spec.truth))  # corrections since then
         results.reused.append(name)
     return plan.todo
 

@@ -11,10 +11,10 @@ import pytest
 from prefect.artifacts import Artifact
 from typer.testing import CliRunner
 
+from benchmarks.bureau import bureau_month
 from flows import ingest as ingest_module
 from flows.cli import app
 from tasks.publish.history import append_forecasts
-from tests.support.bureau import bureau_month
 from tests.support.cli_probe import imported, probed
 from tests.support.forecasts import stored_rows
 from tests.support.synthetic import synthetic_observations, write_observations

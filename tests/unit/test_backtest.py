@@ -7,7 +7,7 @@ import pytest
 from tasks.data.locations import LocationSeries
 from tasks.data.months import expand_range, month_range
 from tasks.errors import TempcastError
-from tasks.model.backtests import backtest_rows, overall, summarise
+from tasks.model.backtests import backtest_rows, overall, rescored, summarise
 from tasks.model.uncertainty import LEVELS, Distribution
 
 
@@ -78,3 +78,21 @@ def test_an_as_of_whose_own_month_has_no_data_forecasts_from_the_month_before():
     rows = backtest_rows(series, "2011-12", forecast, truth, spread_around(forecast, forecast))
     assert rows["month"].tolist() == ["2011-12", "2012-01"] and set(rows["as_of"]) == {"2011-12"}
     assert rows["step"].tolist() == [1, 2]
+
+
+def test_reused_rows_are_scored_against_the_truth_as_it_is_now():
+    months = month_range("2010-01", "2011-12")
+    truth = pd.DataFrame(
+        [np.arange(27, dtype=float)], index=["A"], columns=month_range("2010-01", "2012-03")
+    )
+    forecast, medians = np.array([30.0, 20.0, 26.0, 1.0]), np.array([20.0, 30.0, 20.0, 20.0])
+    series = LocationSeries("A", np.arange(24, dtype=float), months)
+    rows = backtest_rows(series, "2011-12", forecast, truth, spread_around(forecast, medians))
+    pd.testing.assert_frame_equal(rescored(rows, truth), rows)  # nothing changed: the same
+    corrected = truth.copy()
+    corrected.loc["A", "2012-02"] = 35.0  # was 25
+    again = rescored(rows, corrected)
+    assert list(again["actual"][:3]) == [24.0, 35.0, 26.0] and np.isnan(again["actual"][3])
+    assert list(again["abs_error"][:3]) == [6.0, 15.0, 0.0]
+    assert list(again["above_median"][:3]) == [1.0, 1.0, 1.0] and np.isnan(again["above_median"][3])
+    assert list(again["forecast"]) == list(rows["forecast"])

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.bureau import bureau_lines, bureau_month, write_bureau
 from tasks.data import store, store_tables
 from tasks.data.coverage import store_coverage
 from tasks.data.ingest import ingest_observations, read_store
 from tasks.data.intake import check_observation_file, ingest_file
 from tasks.errors import TempcastError
-from tests.support.bureau import bureau_lines, bureau_month, write_bureau
 from tests.support.synthetic import write_lines
 
 FIRST = ("2017-06-01,Alpha,5.0,15.0", "2017-06-02,Alpha,NA,16.0", "2017-06-01,Bravo,6.0,14.0")

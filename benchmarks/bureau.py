@@ -1,6 +1,7 @@
-"""Bureau of Meteorology "Daily Weather Observations" files for tests: a station's month as the
-Bureau publishes it (a quoted preamble of varying length, a blank line, a header whose first
-column is empty, ~21 columns, dates not zero-padded), written as UTF-8 or Latin-1."""
+"""Bureau of Meteorology "Daily Weather Observations" files, for the tests and the replayed year
+(benchmarks/replay.py): a station's month as the Bureau publishes it (a quoted preamble of
+varying length, a blank line, a header whose first column is empty, ~21 columns, dates not
+zero-padded), written as UTF-8 or Latin-1."""
 
 from pathlib import Path
 
