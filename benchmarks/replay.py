@@ -159,8 +159,10 @@ def correction(replay: Replay, frame: pd.DataFrame, month: str, plan: Plan) -> t
 
 def clamped(command: str, last: str) -> str:
     """The backfill command with its last origin no later than `last` (the last month the store
-    had before the correction, so that both runs have the same origins)."""
+    had before the correction, so that both runs have the same origins) and without its
+    `--data` (each run names its own copy of the store)."""
     end = re.search(r"--to (\S+)", command).group(1)
+    command = re.sub(r"--data \S+ ", "", command)
     return command.replace(f"--to {end}", f"--to {min(end, last)}")
 
 
@@ -174,8 +176,8 @@ def run_backfill(replay: Replay, printed: str, plan: Plan, last: str) -> dict:
     outputs = {}
     for label, store in (("before", "before-correction.db"), ("after", "observations.db")):
         out = plan.folder / f"backfill-{label}"
-        options = [*command.split(), *plan.backfill_options, "--out", str(out)]
-        tempcast(replay, *options, TEMPCAST_DATA=f"sqlite:///{plan.folder / store}")
+        data = ["--data", f"sqlite:///{plan.folder / store}"]
+        tempcast(replay, *command.split(), *data, *plan.backfill_options, "--out", str(out))
         outputs[label] = pd.read_csv(out / "backtest.csv")
     difference = backfill_difference(outputs["before"], outputs["after"])
     return {"command": f"tempcast {command}", **difference}

@@ -9,7 +9,7 @@ flows/deployments.py and prefect.yaml); `tempcast.observations.corrected` (paylo
 per location, and `backfill`, the command that would redo the origins), which starts nothing:
 data engineers decide, and the Prefect UI shows it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -65,7 +65,8 @@ def corrections(files: list[FileIngest], uri: str, settings: RunSettings) -> Aff
     config = settings.config()
     months = (str(span[0].to_period("M")), str(last_complete_month(span[1])))
     needed = config.timestep + config.horizon
-    return affected_by(changed, months, published_forecasts(), config.horizon, needed)
+    affected = affected_by(changed, months, published_forecasts(), config.horizon, needed)
+    return replace(affected, data=shown(uri))
 
 
 def completed_month(files: list[FileIngest], uri: str, share: float) -> str | None:

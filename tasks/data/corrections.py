@@ -17,12 +17,14 @@ PUBLISHED_COLUMNS = ["location", "as_of", "month"]
 
 @dataclass(frozen=True)
 class Affected:
-    """The changed months per location, the origins they touch, and the published forecasts
-    (location, as_of, forecasts) they touch."""
+    """The changed months per location, the origins they touch, the published forecasts
+    (location, as_of, forecasts) they touch, and the store they were read from (as the
+    backfill's `--data`; None: the backfill's default data)."""
 
     months: dict[str, list[str]]
     origins: list[str]
     published: pd.DataFrame
+    data: str | None = None
 
     @classmethod
     def nothing(cls) -> "Affected":
@@ -33,8 +35,10 @@ class Affected:
         """The backfill that would redo the touched origins of the corrected locations."""
         if not self.origins:
             return None
+        data = f"--data {self.data} " if self.data else ""
         locations = " ".join(f"--location {name}" for name in self.months)
-        return f"tempcast backfill --from {self.origins[0]} --to {self.origins[-1]} {locations}"
+        span = f"--from {self.origins[0]} --to {self.origins[-1]}"
+        return f"tempcast backfill {data}{span} {locations}"
 
     def lines(self) -> list[str]:
         """For people: the months changed, the origins and published forecasts they touch, and

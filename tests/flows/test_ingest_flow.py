@@ -59,7 +59,9 @@ def test_ingest_then_a_correction_names_what_it_touches(store, tracking_store, m
         "published forecasts made from them or scored against them: CoffsHarbour as of 2017-05"
         in second
     )
-    assert "tempcast backfill --from 2016-12 --to 2017-07 --location CoffsHarbour" in second
+    store = f"sqlite:///{tracking_store / 'observations.db'}"  # the store it read: run as is
+    backfill = f"tempcast backfill --data {store} --from 2016-12 --to 2017-07"
+    assert f"{backfill} --location CoffsHarbour" in second
     artifact = Artifact.get("observations-ingest")
     rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert {row["month"]: row["changed"] for row in rows} == {"2017-06": 30}

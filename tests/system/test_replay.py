@@ -40,4 +40,4 @@ def test_a_tiny_replayed_year(tmp_path):
     printed = "\n".join(correction["printed"])
     assert "Corrected months: Alpha 2016-06; Bravo 2016-06\n" in printed  # not Charlie
     assert "Alpha as of 2016-05" in printed  # the forecast of June, published before
-    assert "redo the backtest: tempcast backfill --from" in printed
+    assert "redo the backtest: tempcast backfill --data sqlite:///" in printed

@@ -1,6 +1,8 @@
 """What a correction touches: the origins whose fit or scoring windows include a changed month,
 the published forecasts made from it or scored against it, and the backfill that redoes them."""
 
+from dataclasses import replace
+
 import pandas as pd
 
 from tasks.data.corrections import affected_by
@@ -32,6 +34,11 @@ def test_a_changed_month_touches_the_origins_that_fit_on_it_or_score_on_it():
     assert (affected.origins[0], affected.origins[-1]) == ("2014-12", "2017-05")
     assert affected.published.values.tolist() == [["Alpha", "2016-01", 1], ["Alpha", "2016-06", 1]]
     assert affected.command() == "tempcast backfill --from 2014-12 --to 2017-05 --location Alpha"
+    on_store = replace(affected, data="sqlite:///obs.db").command()
+    assert (
+        on_store
+        == "tempcast backfill --data sqlite:///obs.db --from 2014-12 --to 2017-05 --location Alpha"
+    )
     assert affected.lines()[0] == "Corrected months: Alpha 2016-06"
 
 
