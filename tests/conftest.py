@@ -4,12 +4,28 @@ data), so that `pytest -m unit` (say) selects one kind; `make test` runs them al
 import os
 from contextlib import ExitStack
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 import tasks  # noqa: F401  (its import switches telemetry off: before any server starts)
 
 HARNESS = pytest.StashKey[ExitStack]()
+# The run's Prefect API keeps flow runs, states, artifacts and logs; the services that follow the
+# event stream (task runs' records, triggers, the event store, the streams out) are off there: no
+# test reads them from it (the tests of triggers and deployments start servers of their own), and
+# they took two thirds of its CPU. Only its process has these: not the workers, nor their children.
+RUN_API_SERVICES_OFF = {
+    f"PREFECT_SERVER_{name}_ENABLED": "false"
+    for name in (
+        "SERVICES_TASK_RUN_RECORDER",
+        "SERVICES_TRIGGERS",
+        "SERVICES_EVENT_LOGGER",
+        "SERVICES_EVENT_PERSISTER",
+        "EVENTS_STREAM_OUT",
+        "LOGS_STREAM_OUT",
+    )
+}
 
 KINDS = {"unit": "unit", "flows": "flow", "system": "system", "data": "data"}
 # The files that take longest (measured with --durations), longest first: they start first, so
@@ -74,7 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     stack = ExitStack()
-    stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+    with mock.patch.dict(os.environ, RUN_API_SERVICES_OFF):  # the server's process inherits them
+        stack.enter_context(prefect_test_harness(server_startup_timeout=120))
     config.stash[HARNESS] = stack
     os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
 
