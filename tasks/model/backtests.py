@@ -12,7 +12,7 @@ from tasks.data.locations import LocationSeries
 from tasks.data.months import month_range, parse_month
 from tasks.model.baselines import baseline_forecasts
 from tasks.model.scores import probabilistic_scores
-from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution
+from tasks.model.uncertainty import QUANTILE_COLUMNS, Distribution, warmer_than
 
 BACKTEST_COLUMNS = [
     "as_of",
@@ -82,9 +82,10 @@ def rescored(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     observed = truth.stack()  # (location, month) -> value
     cells = pd.MultiIndex.from_arrays([rows["location"], rows["month"].astype(str)])
     actual = observed.reindex(cells).to_numpy(dtype=float)
-    above = np.where(np.isnan(actual), np.nan, actual > rows["median"].to_numpy(dtype=float))
     return rows.assign(
-        actual=actual, abs_error=np.abs(rows["forecast"].to_numpy() - actual), above_median=above
+        actual=actual,
+        abs_error=np.abs(rows["forecast"].to_numpy() - actual),
+        above_median=warmer_than(actual, rows["median"].to_numpy(dtype=float)),
     )
 
 

@@ -93,13 +93,17 @@ class Distribution:
         """The columns, the calendar `median` each chance refers to, whether the month was
         warmer (`above_median`: 1 or 0, NaN where not observed) and climatology's chance
         (`base_rate`): what tasks.model.scores needs beside the actual values."""
-        above = np.where(np.isnan(actual), np.nan, actual > self.medians)
         return {
             **self.columns(),
             "median": self.medians,
-            "above_median": above,
+            "above_median": warmer_than(actual, self.medians),
             "base_rate": self.base_rate,
         }
+
+
+def warmer_than(actual: np.ndarray, medians: np.ndarray) -> np.ndarray:
+    """Whether each month was warmer than its calendar median: 1 or 0, NaN where not observed."""
+    return np.where(np.isnan(actual), np.nan, actual > medians)
 
 
 def calibration_scores(
