@@ -147,7 +147,7 @@ def store_path(folder: Path) -> Path:
     return folder / "observations.db"
 
 
-def correction(replay: Replay, frame: pd.DataFrame, month: str, plan: Plan) -> tuple[list, dict]:
+def correction(frame: pd.DataFrame, month: str, plan: Plan) -> tuple[list, dict]:
     """The corrected files of two stations for `month` (values shifted), and a copy of the
     store as it was before they arrive."""
     stations = sorted(set(frame["Location"]))[:2]
@@ -210,15 +210,14 @@ def drop(replay: Replay, frame: pd.DataFrame, plan: Plan, index: int) -> dict[st
     month, extra = plan.months[index], {}
     files = bureau_files(frame, month, plan.folder / month)
     if index == plan.correct_at:
-        fixed, extra["correction"] = correction(replay, frame, corrected_month(plan, index), plan)
+        fixed, extra["correction"] = correction(frame, corrected_month(plan, index), plan)
         files = [*files, *fixed]
     replay.months.append(live_month(replay, month, files, kill=index == plan.kill_at))
     if index == plan.correct_at:
         printed = replay.months[-1]["printed"]
         extra["correction"]["printed"] = printed.splitlines()
         if plan.backfill_options is not None:
-            last = plan.months[index - 1] if index else HISTORY_END
-            extra["backfill"] = run_backfill(replay, printed, plan, last)
+            extra["backfill"] = run_backfill(replay, printed, plan, corrected_month(plan, index))
     if index == plan.repeat_at:
         extra["repeated"] = {"month": month, **arrives_again(replay, files)}
     return extra
