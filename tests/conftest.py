@@ -110,13 +110,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[HARNESS].close()
 
 
+@pytest.fixture(scope="session")
+def empty_mlflow_store(tmp_path_factory) -> Path:
+    """An empty embedded MLflow store, made once per test process (tests copy it:
+    tests/support/mlflow_template.py)."""
+    from tests.support.mlflow_template import make_empty_store
+
+    return make_empty_store(tmp_path_factory.mktemp("mlflow-template"))
+
+
 @pytest.fixture
-def tracking_store(tmp_path, monkeypatch):
+def tracking_store(tmp_path, monkeypatch, empty_mlflow_store):
     """A fresh embedded MLflow store (sqlite + ./mlartifacts) in a temporary working folder, and
     the default forecast history beside it (sqlite:///forecasts.db)."""
+    from tests.support.mlflow_template import copy_empty_store
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TEMPCAST_FORECASTS_URI", raising=False)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", copy_empty_store(empty_mlflow_store, tmp_path))
     return tmp_path
 
 
