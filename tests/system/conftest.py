@@ -6,7 +6,6 @@ import tasks.tracking.runs as runs_module
 from tasks.pipeline.plan import plan_units
 from tasks.pipeline.promotion import promote_location
 from tests.support.mlflow_server import MlflowServer
-from tests.support.mlflow_template import copy_empty_store
 from tests.support.tiny import observations_file
 
 STORE_TASKS = (runs_module.start_parent_run, runs_module.log_location_run)
@@ -36,9 +35,8 @@ def fail_fast(monkeypatch):
 
 
 @pytest.fixture
-def workspace(tmp_path, empty_mlflow_store):
+def workspace(tmp_path):
     """A folder with five years of synthetic observations (2009..2013) for two locations,
-    `obs.csv`; its own (empty) MLflow store is `mlflow.db` in it."""
+    `obs.csv`; its own MLflow store is `mlflow.db` in it."""
     observations_file(tmp_path)
-    copy_empty_store(empty_mlflow_store, tmp_path)
     return tmp_path
