@@ -55,6 +55,18 @@ def engine_on(
         engine.dispose()
 
 
+def create_missing_tables(metadata: sa.MetaData, engine: sa.Engine) -> None:
+    """Create the tables of `metadata` that the database lacks. Two commands started at once
+    may both find a table missing and both create it: the one that loses the race finds the
+    table made and goes on (measured: two retrains at once against one new history)."""
+    try:
+        metadata.create_all(engine)
+    except sa.exc.DBAPIError:
+        present = set(sa.inspect(engine).get_table_names())
+        if not set(metadata.tables) <= present:
+            raise
+
+
 def sqlite_file_missing(uri: str) -> bool:
     """Whether `uri` names a SQLite file that does not exist (so nothing is stored there yet)."""
     url = sa.make_url(uri)

@@ -122,12 +122,17 @@ def empty_mlflow_store(tmp_path_factory) -> Path:
 @pytest.fixture
 def tracking_store(tmp_path, monkeypatch, empty_mlflow_store):
     """A fresh embedded MLflow store (sqlite + ./mlartifacts) in a temporary working folder, and
-    the default forecast history beside it (sqlite:///forecasts.db)."""
+    the default forecast history beside it (sqlite:///forecasts.db). MLflow's default store is
+    this one too (a flow run in an earlier test left it pointing at that test's store)."""
+    import mlflow
+
     from tests.support.mlflow_template import copy_empty_store
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TEMPCAST_FORECASTS_URI", raising=False)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", copy_empty_store(empty_mlflow_store, tmp_path))
+    uri = copy_empty_store(empty_mlflow_store, tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
     return tmp_path
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from tasks.database import engine_on, shown_url, sqlite_file_missing
+from tasks.database import create_missing_tables, engine_on, shown_url, sqlite_file_missing
 from tasks.places import DEFAULT_OBSERVATIONS_URI, OBSERVATIONS_VARIABLE, Places
 
 URI_VARIABLE, DEFAULT_URI = OBSERVATIONS_VARIABLE, DEFAULT_OBSERVATIONS_URI
@@ -95,10 +95,15 @@ def shown(uri: str) -> str:
     return shown_url(uri, URI_VARIABLE, DEFAULT_URI)
 
 
+def create_tables(engine: sa.Engine) -> None:
+    """Create the store's tables where missing."""
+    create_missing_tables(metadata, engine)
+
+
 @contextlib.contextmanager
 def opened(uri: str) -> Iterator[sa.Engine]:
     """An engine on the store, its tables created first, disposed at the end."""
-    with engine_on(uri, "observation store", shown(uri), metadata.create_all) as engine:
+    with engine_on(uri, "observation store", shown(uri), create_tables) as engine:
         yield engine
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from schemas.forecasts import DISTRIBUTION_COLUMNS, FORECAST_KEY, PublishedForecasts
 from tasks.data.months import parse_month
-from tasks.database import engine_on, shown_url, sqlite_file_missing
+from tasks.database import create_missing_tables, engine_on, shown_url, sqlite_file_missing
 from tasks.errors import TempcastError
 from tasks.places import DEFAULT_HISTORY_URI, HISTORY_VARIABLE, Places
 from tasks.publish.history_tables import (
@@ -66,7 +66,7 @@ def shown(uri: str) -> str:
 
 def create_tables(engine: sa.Engine) -> None:
     """Create the history's tables where missing and bring an older history up to date."""
-    metadata.create_all(engine)
+    create_missing_tables(metadata, engine)
     add_missing_columns(engine, forecasts_table)
 
 
