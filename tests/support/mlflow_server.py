@@ -29,7 +29,8 @@ NO_JOB_RUNNERS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 def tempcast_env(tracking_uri: str, **extra: str) -> dict[str, str]:
     """The environment of a tempcast subprocess: this one without MLflow or Prefect settings,
-    telemetry off, the tracking store `tracking_uri`, the session's Prefect API; `extra` last."""
+    telemetry off, the tracking store `tracking_uri`, the session's Prefect API; `extra` last.
+    A process that crashes in native code prints every thread's Python stack (faulthandler)."""
     from prefect.settings import PREFECT_API_URL
 
     env = {
@@ -38,6 +39,7 @@ def tempcast_env(tracking_uri: str, **extra: str) -> dict[str, str]:
         if not name.startswith(("MLFLOW_", "PREFECT_"))
     }
     env.update(QUIET, TF_CPP_MIN_LOG_LEVEL="3", MLFLOW_TRACKING_URI=tracking_uri)
+    env["PYTHONFAULTHANDLER"] = "1"
     api_url = PREFECT_API_URL.value()
     assert api_url, "no Prefect API: run inside the test session's harness"
     env["PREFECT_API_URL"] = api_url
