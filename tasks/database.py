@@ -58,7 +58,7 @@ def engine_on(
 def create_missing_tables(metadata: sa.MetaData, engine: sa.Engine) -> None:
     """Create the tables of `metadata` that the database lacks. Two commands started at once
     may both find a table missing and both create it: the one that loses the race finds the
-    table made and goes on (measured: two retrains at once against one new history)."""
+    table made and goes on (seen with two retrains at once against one new history)."""
     try:
         metadata.create_all(engine)
     except sa.exc.DBAPIError:

@@ -2,7 +2,6 @@
 earliest origin a production fit allows."""
 
 import functools
-import os
 import subprocess
 import threading
 from collections.abc import Callable
@@ -32,9 +31,8 @@ def observations(tracking_store):
 
 
 def child_runs(status: str | None = None) -> list:
-    """Backfill unit runs in the test's store ($MLFLOW_TRACKING_URI, whatever an earlier test
-    in this process set as MLflow's default), optionally of one status."""
-    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    """Backfill unit runs in the store, optionally of one status."""
+    client = MlflowClient()
     experiment = client.get_experiment_by_name("tempcast")
     if experiment is None:
         return []
