@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from schemas.observations import (
@@ -170,6 +170,14 @@ def same_key(first: dict[str, str], second: dict[str, str]) -> bool:
     )
 
 
+def spelled_differently(first: dict[str, str], second: dict[str, str]) -> bool:
+    """Are these two plain names one station spelled two ways (case, or space for hyphen)? The
+    file keeps only the more frequent spelling of such a pair, whatever the dates."""
+    names = [row["Location"].strip() for row in (first, second)]
+    folded = {name.casefold().replace(" ", "-") for name in names}
+    return names[0] != names[1] and len(folded) == 1 and all(map(is_station_name, names))
+
+
 def stands_for(row: dict[str, str], accepted: dict) -> bool:
     """Is `accepted` what this generated row says, read independently of pandas?"""
 
@@ -193,8 +201,22 @@ def is_subsequence(items: list, sequence: list) -> bool:
     return all(any(item == candidate for candidate in remaining) for item in items)
 
 
+TWO_SPELLINGS = [  # found by CI: the rarer spelling of a station is refused on any date
+    {"Date": "2000-01-01", "Location": "00-0000-0", "MinTemp": "0.0", "MaxTemp": "0.0"},
+    {"Date": "2000-01-01", "Location": "00 0000-0", "MinTemp": "0.0", "MaxTemp": "0.0"},
+]
+
+
 @settings(max_examples=150, **PROPERTY_SETTINGS)
 @given(generated=observation_file())
+@example(
+    generated=(
+        b"Date,Location,MinTemp,MaxTemp\n"
+        b"2000-01-01,00-0000-0,0.0,0.0\n"
+        b"2000-01-01,00 0000-0,0.0,0.0\n",
+        TWO_SPELLINGS,
+    )
+)
 def test_hostile_values_reconcile_and_never_reach_accepted_rows(generated):
     content, rows = generated
     with data_file(content) as path:
@@ -219,12 +241,14 @@ def test_hostile_values_reconcile_and_never_reach_accepted_rows(generated):
     for accepted in outcome.accepted.to_dict("records"):
         assert any(stands_for(row, accepted) for row in rows), accepted
 
-    # A clearly valid row whose Date and Location no other row shares is always accepted.
+    # A clearly valid row whose Date and Location no other row shares, and whose name no other
+    # row spells differently, is always accepted.
     accepted_keys = set(
         zip(outcome.accepted["Date"].dt.date, outcome.accepted["Location"], strict=True)
     )
     for number, row in enumerate(rows):
-        alone = not any(same_key(row, other) for other in rows[:number] + rows[number + 1 :])
+        others = rows[:number] + rows[number + 1 :]
+        alone = not any(same_key(row, other) or spelled_differently(row, other) for other in others)
         if clearly_valid(row) and alone:
             assert (parsed_date(row["Date"]), row["Location"].strip()) in accepted_keys, row
     event(f"accepted {min(outcome.rows_accepted, 3)}+, rejected {min(len(rejects), 3)}+")
