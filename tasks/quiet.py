@@ -14,8 +14,8 @@ gallery) whenever they are installed, and both are (MLflow needs scikit-learn; t
 use matplotlib without pyplot). Neither is used here, and together they cost about 0.4 s of CPU
 in every process that imports Keras (5.15 s -> 4.73 s to import the retrain flow), so while Keras
 and TensorFlow are first imported the two are reported missing, which Keras expects of optional
-packages. Later imports find them. (tempcast imports Keras with its modules, before any thread
-of its own starts, so no other import is running meanwhile.)
+packages. Later imports find them. (Keras is imported as tempcast's modules load, before any
+of their work starts, so nothing of tempcast's imports the two meanwhile.)
 """
 
 import contextlib
