@@ -50,10 +50,13 @@ def quantile_scores(actual: np.ndarray, quantiles: np.ndarray, levels: np.ndarra
 def interval_scores(
     actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, alpha: float
 ) -> np.ndarray:
-    """Per forecast month: the interval (Winkler) score of a central (1 - alpha) interval."""
+    """Per forecast month: the interval (Winkler) score of a central (1 - alpha) interval, for a
+    whole percentage (utilsforecast names intervals by an integer level)."""
     from utilsforecast.losses import winkler_score
 
     level = round(100 * (1 - alpha))
+    if not np.isclose(level, 100 * (1 - alpha)):
+        raise ValueError(f"interval score: a {100 * (1 - alpha):g}% interval is not a whole level")
     bounds = {f"forecast-lo-{level}": lower, f"forecast-hi-{level}": upper}
     return per_month(winkler_score(each_month(actual, **bounds), ["forecast"], level))
 

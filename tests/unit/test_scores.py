@@ -31,6 +31,8 @@ def test_the_interval_score_is_the_width_plus_the_miss_over_half_alpha():
     expected = upper - lower + 2 / 0.2 * miss
     assert (miss > 0).any() and (miss == 0).any()  # both kinds of month are scored
     assert interval_scores(ACTUAL, lower, upper, 0.2) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"a 97.5% interval is not a whole level"):
+        interval_scores(ACTUAL, lower, upper, 0.025)  # never scored as a 98% one
 
 
 def test_the_brier_score_is_the_squared_miss_of_the_chance():
